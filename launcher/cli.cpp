@@ -1,0 +1,128 @@
+#include "cli.hpp"
+
+#include "error.hpp"
+#include "exit_codes.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cexec/version.hpp>
+
+namespace cexec {
+
+namespace {
+
+constexpr const char* exec_examples = R"(
+Examples:
+  cexec exec tf.img python3 train.py
+  cexec tf.img python3 train.py                 (same: exec is the default verb)
+  mpirun -np 64 cexec tf.img ./solver
+  cexec exec -B /scratch/$USER:/data:ro --env OMP_NUM_THREADS=4 tf.img ./run.sh)";
+constexpr const char* run_examples = R"(
+Examples:
+  cexec run tf.img --epochs 10                  (runs /.cexec/runscript with the arguments))";
+constexpr const char* shell_examples = R"(
+Examples:
+  cexec shell tf.img
+  cexec shell --contain --writable-tmpfs tf.img)";
+
+void add_common_options(CLI::App* app, LaunchOptions& o) {
+  app->add_option("-B,--bind", o.binds, "Bind SRC[:DST[:ro|rw]] into the container (repeatable, comma lists allowed)")
+      ->type_name("SPEC")
+      ->allow_extra_args(false);
+  app->add_flag("--writable-tmpfs", o.writable_tmpfs, "Writable tmpfs overlay over the read-only image (changes are discarded)");
+  app->add_flag("-w,--writable", o.writable, "Mount a directory image read-write");
+  app->add_option("--env", o.env, "Set NAME=VALUE inside the container (repeatable)")->type_name("NAME=VALUE")->allow_extra_args(false);
+  app->add_option("--env-file", o.env_files, "Read NAME=VALUE lines from FILE (repeatable)")->type_name("FILE")->allow_extra_args(false);
+  app->add_flag("--cleanenv", o.cleanenv, "Start from a minimal environment instead of the host's");
+  app->add_option("--pwd", o.pwd, "Working directory inside the container")->type_name("DIR");
+  app->add_flag("--no-home", o.no_home, "Do not bind the home directory");
+  app->add_flag("--contain", o.contain, "No home or cwd binds; private /tmp and /var/tmp");
+  app->add_flag_callback("-v,--verbose", [&o] { o.verbosity = Verbosity::verbose; }, "Log the plan and each setup step with its duration");
+  app->add_flag_callback("--debug", [&o] { o.verbosity = Verbosity::debug; }, "Like --verbose, plus debugging detail");
+  app->add_flag_callback("-q,--quiet", [&o] { o.verbosity = Verbosity::quiet; }, "Print only errors");
+}
+
+bool is_verb(const std::string& s) {
+  return s == "exec" || s == "run" || s == "shell";
+}
+
+std::string exit_code_help() {
+  std::string text = "\nExit status: the command's own status (a shell shows 128+N when it is killed by signal N), or:\n";
+  for (const auto& e : exit_code_table()) {
+    text += "  " + std::to_string(e.code) + "  " + e.meaning + "\n";
+  }
+  return text;
+}
+
+}  // namespace
+
+CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
+  std::vector<std::string> args = args_in;
+  // The verb-less form: the first argument is neither a verb nor a top-level flag.
+  if (!args.empty() && !is_verb(args[0]) && args[0] != "--help" && args[0] != "-h" && args[0] != "--version") {
+    args.insert(args.begin(), "exec");
+  }
+
+  LaunchOptions o;
+  CLI::App app{"cexec: run programs inside container images on HPC clusters, unprivileged.", "cexec"};
+  app.set_version_flag("--version", std::string("cexec ") + version_string);
+  app.require_subcommand(1);
+  app.footer("Run `cexec VERB --help` for a verb's options." + exit_code_help());
+
+  auto* exec = app.add_subcommand("exec", "Run COMMAND inside IMAGE");
+  exec->footer(std::string("\nUsage: cexec exec [OPTIONS] IMAGE COMMAND [ARGS...]\n       cexec [OPTIONS] IMAGE COMMAND [ARGS...]\n") + exec_examples);
+  auto* run = app.add_subcommand("run", "Run the image's runscript with ARGS");
+  run->footer(std::string("\nUsage: cexec run [OPTIONS] IMAGE [ARGS...]\n") + run_examples);
+  auto* shell = app.add_subcommand("shell", "Start an interactive shell inside IMAGE");
+  shell->footer(std::string("\nUsage: cexec shell [OPTIONS] IMAGE\n") + shell_examples);
+
+  for (auto* sub : {exec, run, shell}) {
+    add_common_options(sub, o);
+    sub->add_option("image", o.image, "A SquashFS image file or a directory (sandbox)")->required()->type_name("IMAGE");
+  }
+  // Everything after IMAGE (and its first word) belongs to the command, options included.
+  exec->prefix_command();
+  run->prefix_command();
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  CliOutcome out;
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    out.text = app.help();
+    for (auto* sub : app.get_subcommands()) {
+      out.text = sub->help();
+    }
+    return out;
+  } catch (const CLI::CallForVersion&) {
+    out.text = std::string("cexec ") + version_string + "\n";
+    return out;
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    if (what.find("image is required") != std::string::npos) {
+      what = "missing IMAGE";
+    }
+    out.exit_code = exit_code_for(ErrorKind::usage);
+    out.text = "cexec: " + what + " (see cexec --help)\n";
+    out.to_stderr = true;
+    return out;
+  }
+  if (exec->parsed()) {
+    o.verb = Verb::exec;
+    o.command = exec->remaining();
+  } else if (run->parsed()) {
+    o.verb = Verb::run;
+    o.command = run->remaining();
+  } else {
+    o.verb = Verb::shell;
+    if (!shell->remaining().empty()) {
+      out.exit_code = exit_code_for(ErrorKind::usage);
+      out.text = "cexec: shell takes no arguments after IMAGE (see cexec shell --help)\n";
+      out.to_stderr = true;
+      return out;
+    }
+  }
+  out.options = std::move(o);
+  return out;
+}
+
+}  // namespace cexec

@@ -1,0 +1,102 @@
+#include "config.hpp"
+
+#include <charconv>
+#include <sys/stat.h>
+
+namespace cexec {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view text, std::string_view origin) {
+  Config cfg;
+  cfg.origin = std::string(origin);
+  size_t line_no = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = trim(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    ++line_no;
+    if (line.empty() || line.front() == '#') {
+      continue;
+    }
+    auto bad = [&](const std::string& why) {
+      return Failure{ErrorKind::config, std::string(origin) + ":" + std::to_string(line_no) + ": " + why};
+    };
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      return bad("expected `key = value`, got `" + std::string(line) + "`");
+    }
+    std::string_view key = trim(line.substr(0, eq));
+    std::string_view value = trim(line.substr(eq + 1));
+    auto parse_bool = [&](bool& out) -> std::string {
+      if (value == "yes" || value == "true") {
+        out = true;
+      } else if (value == "no" || value == "false") {
+        out = false;
+      } else {
+        return "`" + std::string(key) + "` must be yes or no, got `" + std::string(value) + "`";
+      }
+      return "";
+    };
+    if (key == "bind") {
+      auto specs = parse_bind_specs(value);
+      if (!specs) {
+        return bad(specs.failure().message);
+      }
+      for (auto& s : specs.value()) {
+        cfg.binds.push_back(s);
+      }
+    } else if (key == "deny-destination") {
+      if (auto why = destination_problem(value); !why.empty()) {
+        return bad(why);
+      }
+      cfg.deny_destinations.push_back(normalize_path(value));
+    } else if (key == "allow-writable-tmpfs") {
+      if (auto why = parse_bool(cfg.allow_writable_tmpfs); !why.empty()) {
+        return bad(why);
+      }
+    } else if (key == "allow-writable") {
+      if (auto why = parse_bool(cfg.allow_writable); !why.empty()) {
+        return bad(why);
+      }
+    } else if (key == "max-binds") {
+      unsigned n = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc{} || p != value.data() + value.size()) {
+        return bad("`max-binds` must be a number, got `" + std::string(value) + "`");
+      }
+      cfg.max_binds = n;
+    } else {
+      return bad("unknown key `" + std::string(key) + "`");
+    }
+  }
+  return cfg;
+}
+
+std::string config_ownership_problem(std::string_view path, uid_t owner, mode_t mode) {
+  std::string p(path);
+  if (!S_ISREG(mode)) {
+    return "config file `" + p + "` is not a regular file";
+  }
+  if (owner != 0) {
+    return "config file `" + p + "` is not owned by root";
+  }
+  if ((mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return "config file `" + p + "` is group- or world-writable";
+  }
+  return "";
+}
+
+}  // namespace cexec

@@ -1,0 +1,37 @@
+// The admin configuration (/etc/cexec/cexec.conf), parsed as pure text. Format: one
+// "key = value" per line, '#' comments. Keys:
+//   bind = SPEC                  a default bind added to every container (Apptainer "bind path")
+//   deny-destination = PATH      users may not bind onto PATH or below it (repeatable)
+//   allow-writable-tmpfs = yes|no
+//   allow-writable = yes|no      whether -w/--writable may be used on directory images
+//   max-binds = N                limit on user binds (-B and CEXEC_BIND together)
+#pragma once
+
+#include "bind_spec.hpp"
+#include "error.hpp"
+
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+#include <vector>
+
+namespace cexec {
+
+inline constexpr const char* default_config_path = "/etc/cexec/cexec.conf";
+
+struct Config {
+  std::vector<BindSpec> binds;
+  std::vector<std::string> deny_destinations;
+  bool allow_writable_tmpfs = true;
+  bool allow_writable = true;
+  unsigned max_binds = 256;
+  std::string origin;  // where it came from ("built-in defaults" or a path)
+};
+
+Result<Config> parse_config(std::string_view text, std::string_view origin);
+
+// The ownership rule: a config file must be a regular file owned by root and writable by nobody
+// else, so no ordinary user can plant one. Returns the reason it is refused, or "".
+std::string config_ownership_problem(std::string_view path, uid_t owner, mode_t mode);
+
+}  // namespace cexec

@@ -1,0 +1,342 @@
+#include "container.hpp"
+
+#include "path_walk.hpp"
+#include "squashfs_server.hpp"
+#include "sys/syscalls.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <optional>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace cexec {
+
+namespace {
+
+// The staging area: a private tmpfs attached over /tmp inside the new mount namespace, after the
+// host's /tmp has been cloned for binding, so nothing is ever created on the host.
+constexpr const char* staging = "/tmp";
+constexpr const char* image_dir = "/tmp/image";   // the image's own mount
+constexpr const char* root_dir = "/tmp/root";     // the overlay, when one is needed
+constexpr const char* upper_dir = "/tmp/upper";
+constexpr const char* work_dir = "/tmp/work";
+constexpr const char* files_dir = "/tmp/files";   // generated passwd and group
+
+constexpr uint64_t restrict_attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+
+Error setup_error(const char* context, const SysError& e) {
+  return Error(ErrorKind::setup_failed, std::string(context) + ": " + e.what());
+}
+
+// Creates the user and mount namespaces and maps the caller's uid and gid to themselves.
+void enter_user_namespace(uid_t uid, gid_t gid) {
+  try {
+    sys::unshare(CLONE_NEWUSER | CLONE_NEWNS);
+  } catch (const SysError& e) {
+    if (e.err() == EPERM || e.err() == ENOSPC || e.err() == EINVAL || e.err() == EUSERS) {
+      throw Error(ErrorKind::host_unsupported,
+                  std::string("user namespaces are unavailable (") + e.code().message() +
+                      "): an admin must set the sysctl user.max_user_namespaces above 0 (and "
+                      "kernel.unprivileged_userns_clone=1 on Debian kernels, "
+                      "kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu)");
+    }
+    throw setup_error("while creating the user namespace", e);
+  }
+  // An unprivileged process may write its own one-line maps only after denying setgroups
+  // (user_namespaces(7), "Writing deny to /proc/pid/setgroups").
+  sys::write_file("/proc/self/setgroups", "deny");
+  sys::write_file("/proc/self/uid_map", id_map_line(uid, uid));
+  sys::write_file("/proc/self/gid_map", id_map_line(gid, gid));
+}
+
+// Clones every host tree that will be bound, before the staging tmpfs hides /tmp.
+std::vector<std::optional<sys::Fd>> clone_bind_sources(const std::vector<MountOp>& mounts) {
+  std::vector<std::optional<sys::Fd>> clones;
+  for (const auto& op : mounts) {
+    clones.emplace_back();
+    if (op.kind != MountKind::bind) {
+      continue;
+    }
+    try {
+      // Recursive: a user namespace may not bind a tree without the mounts locked below it.
+      sys::Fd fd = sys::open_tree_clone(AT_FDCWD, op.source, true);
+      uint64_t attrs = (op.read_only ? MOUNT_ATTR_RDONLY : 0) | (op.restrict ? restrict_attrs : 0);
+      if (attrs != 0) {
+        sys::set_mount_attrs(fd.get(), attrs, 0, true, op.source);
+      }
+      clones.back() = std::move(fd);
+    } catch (const SysError& e) {
+      if (op.optional && (e.err() == ENOENT || e.err() == EACCES || e.err() == ENOTDIR)) {
+        continue;
+      }
+      if (e.err() == ENOENT || e.err() == EACCES || e.err() == ENOTDIR) {
+        throw Error(ErrorKind::input_missing, "bind source `" + op.source + "`: " + e.code().message());
+      }
+      throw setup_error("while preparing binds", e);
+    }
+  }
+  return clones;
+}
+
+void mount_staging() {
+  sys::Fd fs = sys::fs_open("tmpfs");
+  sys::fs_config_string(fs.get(), "mode", "0700");
+  sys::Fd mnt = sys::fs_create_mount(fs.get(), restrict_attrs, "staging tmpfs");
+  sys::move_mount_to(mnt.get(), AT_FDCWD, staging, "staging tmpfs");
+  for (const char* d : {image_dir, root_dir, upper_dir, work_dir, files_dir}) {
+    sys::mkdir_at(AT_FDCWD, d, 0755);
+  }
+}
+
+sys::Fd open_fuse_device() {
+  try {
+    return sys::open_path("/dev/fuse", O_RDWR);
+  } catch (const SysError& e) {
+    std::string hint = e.err() == EACCES || e.err() == EPERM
+                           ? " (an admin must make /dev/fuse mode 0666, as stock distributions ship it)"
+                           : e.err() == ENOENT ? " (an admin must load the fuse kernel module)" : "";
+    throw Error(ErrorKind::host_unsupported, "/dev/fuse is unusable: " + e.code().message() + hint);
+  }
+}
+
+// Mounts a SquashFS image through FUSE; the server runs outside (see squashfs_server.hpp).
+sys::Fd mount_squashfs(const LaunchPlan& plan, SquashfsServer& server) {
+  sys::Fd fuse = open_fuse_device();  // opened inside the user namespace: FUSE requires it
+  sys::Fd fs;
+  try {
+    fs = sys::fs_open("fuse");
+    sys::fs_config_string(fs.get(), "source", plan.image);
+    sys::fs_config_string(fs.get(), "fd", std::to_string(fuse.get()));
+    sys::fs_config_string(fs.get(), "rootmode", "40000");
+    sys::fs_config_string(fs.get(), "user_id", std::to_string(plan.user.uid));
+    sys::fs_config_string(fs.get(), "group_id", std::to_string(plan.user.gid));
+    sys::fs_config_flag(fs.get(), "default_permissions");
+  } catch (const SysError& e) {
+    throw Error(ErrorKind::host_unsupported, std::string("/dev/fuse is unusable: ") + e.what());
+  }
+  sys::Fd mnt = sys::fs_create_mount(fs.get(), MOUNT_ATTR_RDONLY | restrict_attrs, plan.image);
+  server.serve(std::move(fuse));
+  return mnt;
+}
+
+sys::Fd mount_directory(const LaunchPlan& plan) {
+  sys::Fd mnt = sys::open_tree_clone(AT_FDCWD, plan.image, true);
+  sys::set_mount_attrs(mnt.get(), (plan.writable ? 0 : MOUNT_ATTR_RDONLY) | restrict_attrs, 0, true, plan.image);
+  return mnt;
+}
+
+// Makes sure the image answers: a corrupt SquashFS fails here rather than inside the payload.
+void check_image_root(const LaunchPlan& plan) {
+  try {
+    sys::Fd root = sys::open_path(image_dir, O_RDONLY | O_DIRECTORY);
+    (void)sys::stat_fd(root.get());
+  } catch (const SysError& e) {
+    throw Error(ErrorKind::image_invalid, "image `" + plan.image + "`: cannot read its root (" +
+                                              e.code().message() + "); the image is corrupt");
+  }
+}
+
+bool source_is_directory(const MountOp& op, const std::optional<sys::Fd>& clone) {
+  if (op.kind == MountKind::tmpfs) {
+    return true;
+  }
+  if (op.kind == MountKind::generated || !clone) {
+    return false;
+  }
+  return S_ISDIR(sys::stat_fd(clone->get()).st_mode);
+}
+
+std::string walk_problem(const MountOp& op, WalkStatus status) {
+  std::string what = "bind destination `" + op.destination + "`";
+  switch (status) {
+    case WalkStatus::escapes: return what + " escapes the image root through a symlink";
+    case WalkStatus::not_directory: return what + " passes through a non-directory in the image";
+    case WalkStatus::too_many_links: return what + ": too many levels of symbolic links";
+    default: return what + " does not exist";
+  }
+}
+
+struct Scaffold {
+  std::vector<std::string> path;  // resolved container path, as components
+  bool is_directory;
+};
+
+// Which destinations are missing from the image, resolved through its symlinks.
+std::vector<Scaffold> plan_scaffolding(const LaunchPlan& plan, const std::vector<std::optional<sys::Fd>>& clones,
+                                       int image_root) {
+  std::vector<Scaffold> out;
+  for (size_t i = 0; i < plan.mounts.size(); ++i) {
+    const auto& op = plan.mounts[i];
+    if (op.kind == MountKind::bind && !clones[i]) {
+      continue;  // an optional source that is absent
+    }
+    WalkResult w = walk_in_root(image_root, op.destination);
+    if (w.status == WalkStatus::found) {
+      continue;
+    }
+    if (w.status != WalkStatus::missing) {
+      throw Error(ErrorKind::bind_destination, walk_problem(op, w.status));
+    }
+    std::vector<std::string> full = w.existing;
+    full.insert(full.end(), w.missing.begin(), w.missing.end());
+    out.push_back(Scaffold{std::move(full), source_is_directory(op, clones[i])});
+  }
+  return out;
+}
+
+// Creates the missing mount points under `base` (the overlay's upper layer, or a writable image).
+void create_scaffolding(const std::vector<Scaffold>& scaffolds, int base, int image_root) {
+  for (const auto& s : scaffolds) {
+    std::string rel;
+    for (size_t i = 0; i < s.path.size(); ++i) {
+      rel += (i ? "/" : "") + s.path[i];
+      bool last = i + 1 == s.path.size();
+      mode_t mode = 0755;
+      if (auto lower = sys::try_open_at(image_root, rel, O_PATH | O_NOFOLLOW)) {
+        mode = sys::stat_fd(lower->get()).st_mode & 07777;
+      }
+      if (!last || s.is_directory) {
+        sys::mkdir_at(base, rel, mode);
+      } else if (auto f = sys::try_open_at(base, rel, O_WRONLY | O_CREAT | O_NOFOLLOW, 0644); !f) {
+        sys::throw_errno("create", rel);
+      }
+    }
+  }
+}
+
+void mount_overlay(bool userxattr) {
+  sys::Fd fs = sys::fs_open("overlay");
+  sys::fs_config_string(fs.get(), "lowerdir", image_dir);
+  sys::fs_config_string(fs.get(), "upperdir", upper_dir);
+  sys::fs_config_string(fs.get(), "workdir", work_dir);
+  if (userxattr) {
+    // Inside a user namespace overlayfs cannot use trusted.* xattrs (overlayfs.rst, "userxattr").
+    sys::fs_config_flag(fs.get(), "userxattr");
+  }
+  sys::Fd mnt = sys::fs_create_mount(fs.get(), restrict_attrs, "overlay");
+  sys::move_mount_to(mnt.get(), AT_FDCWD, root_dir, "overlay");
+}
+
+void write_user_files(const LaunchPlan& plan, int root) {
+  auto read_image_file = [&](const char* path) -> std::string {
+    auto fd = sys::try_open_in_root(root, path, O_RDONLY);
+    return fd ? sys::read_all(fd->get(), 4 << 20) : std::string();
+  };
+  sys::Fd files = sys::open_path(files_dir, O_PATH | O_DIRECTORY);
+  sys::write_file_at(files.get(), "passwd", make_passwd(read_image_file("etc/passwd"), plan.user), 0644);
+  sys::write_file_at(files.get(), "group", make_group(read_image_file("etc/group"), plan.groups, plan.user.name), 0644);
+}
+
+sys::Fd make_mount(const MountOp& op, std::optional<sys::Fd>& clone) {
+  if (op.kind == MountKind::bind) {
+    return std::move(*clone);
+  }
+  if (op.kind == MountKind::tmpfs) {
+    sys::Fd fs = sys::fs_open("tmpfs");
+    sys::fs_config_string(fs.get(), "mode", "1777");
+    return sys::fs_create_mount(fs.get(), restrict_attrs, op.destination);
+  }
+  sys::Fd file = sys::open_tree_clone(AT_FDCWD, std::string(files_dir) + "/" + op.source, false);
+  sys::set_mount_attrs(file.get(), MOUNT_ATTR_RDONLY | restrict_attrs, 0, false, op.source);
+  return file;
+}
+
+// Attaches every mount at its destination, resolved under the root so no symlink can redirect it.
+void apply_mounts(const LaunchPlan& plan, std::vector<std::optional<sys::Fd>>& clones, int root) {
+  for (size_t i = 0; i < plan.mounts.size(); ++i) {
+    const auto& op = plan.mounts[i];
+    if (op.kind == MountKind::bind && !clones[i]) {
+      continue;
+    }
+    WalkResult w = walk_in_root(root, op.destination);
+    if (w.status != WalkStatus::found) {
+      std::string why = walk_problem(op, w.status);
+      if (w.status == WalkStatus::missing) {
+        why += " (it lies under another bind, where cexec creates nothing)";
+      }
+      throw Error(ErrorKind::bind_destination, why);
+    }
+    sys::Fd mnt = make_mount(op, clones[i]);
+    try {
+      sys::move_mount_to(mnt.get(), w.fd.get(), "", op.source + " on " + op.destination);
+    } catch (const SysError& e) {
+      if (e.err() == ENOTDIR || e.err() == EISDIR) {
+        throw Error(ErrorKind::bind_destination, "bind `" + op.source + "` on `" + op.destination +
+                                                     "`: a file and a directory cannot be bound onto each other");
+      }
+      throw setup_error("while binding", e);
+    }
+  }
+}
+
+}  // namespace
+
+void enter_container(const LaunchPlan& plan, Log& log) {
+  std::optional<SquashfsServer> server;
+  if (plan.image_kind == ImageKind::squashfs) {
+    // Started first, so the server reads the superblock and tables while this process works.
+    server = log.step("start-squashfs-server", [&] { return SquashfsServer::start(plan.image); });
+  }
+  log.step("user-namespace", [&] { enter_user_namespace(plan.user.uid, plan.user.gid); });
+  try {
+    log.step("private-mounts", [&] { sys::make_rprivate_root(); });
+    auto clones = log.step("clone-bind-sources", [&] { return clone_bind_sources(plan.mounts); });
+    // A directory image is cloned before the staging tmpfs hides /tmp, where it may live.
+    std::optional<sys::Fd> directory;
+    if (!server) {
+      directory = log.step("clone-image", [&] { return mount_directory(plan); });
+    }
+    log.step("staging-tmpfs", [&] { mount_staging(); });
+    log.step("mount-image", [&] {
+      sys::Fd mnt = server ? mount_squashfs(plan, *server) : std::move(*directory);
+      sys::move_mount_to(mnt.get(), AT_FDCWD, image_dir, plan.image);
+      check_image_root(plan);
+    });
+    sys::Fd image_root = sys::open_path(image_dir, O_PATH | O_DIRECTORY);
+    auto scaffolds = log.step("plan-scaffolding", [&] { return plan_scaffolding(plan, clones, image_root.get()); });
+
+    // A read-only image gets an overlay whose upper layer (on the staging tmpfs) already holds the
+    // missing mount points; overlayfs copies nothing up for them. --writable creates them in place.
+    bool overlay = !plan.writable && (plan.writable_tmpfs || !scaffolds.empty());
+    const char* root_path = overlay ? root_dir : image_dir;
+    log.step("scaffolding", [&] {
+      if (plan.writable) {
+        create_scaffolding(scaffolds, image_root.get(), image_root.get());
+      } else if (overlay) {
+        sys::Fd upper = sys::open_path(upper_dir, O_PATH | O_DIRECTORY);
+        create_scaffolding(scaffolds, upper.get(), image_root.get());
+        try {
+          mount_overlay(true);
+        } catch (const SysError& e) {
+          if (e.err() != EINVAL) {
+            throw;
+          }
+          mount_overlay(false);  // kernels before 5.11 know no userxattr
+        }
+      }
+    });
+    sys::Fd root = sys::open_path(root_path, O_PATH | O_DIRECTORY);
+    log.step("user-files", [&] { write_user_files(plan, root.get()); });
+    log.step("binds", [&] { apply_mounts(plan, clones, root.get()); });
+    if (overlay && !plan.writable_tmpfs) {
+      // The scaffolding needed a writable layer; the container still gets a read-only root.
+      log.step("seal-root", [&] {
+        sys::Fd mnt = sys::open_path(root_path, O_PATH | O_DIRECTORY);
+        sys::set_mount_attrs(mnt.get(), MOUNT_ATTR_RDONLY, 0, false, "root");
+      });
+    }
+    log.step("pivot-root", [&] {
+      if (::chdir(root_path) != 0) {
+        sys::throw_errno("chdir", root_path);
+      }
+      sys::pivot_root_to_cwd();
+    });
+  } catch (const SysError& e) {
+    throw setup_error("while setting up the container", e);
+  }
+}
+
+}  // namespace cexec

@@ -1,0 +1,57 @@
+// The payload's environment, built from ordered deltas (pure). Precedence, lowest first:
+//   1. the host environment minus the deny-list (or, with --cleanenv, only the minimal set)
+//   2. PATH defaults to the standard system PATH
+//   3. the image's environment (/.cexec/environment)
+//   4. CEXEC_ENV_NAME=VAL from the host environment
+//   5. --env-file files, in order
+//   6. --env KEY=VAL, in order
+//   7. CEXEC_CONTAINER=1 and CEXEC_IMAGE=<image path>, always
+// Values in 3-6 may reference variables set so far as $NAME or ${NAME}; "\$" is a literal "$".
+#pragma once
+
+#include "error.hpp"
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cexec {
+
+using EnvVar = std::pair<std::string, std::string>;
+using EnvList = std::vector<EnvVar>;
+
+inline constexpr const char* default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// Host variables never passed: they name host files that mean nothing (or harm) inside the image.
+inline constexpr std::string_view env_deny_list[] = {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "PATH"};
+// The only host variables --cleanenv keeps.
+inline constexpr std::string_view env_clean_keep[] = {"HOME", "USER", "LOGNAME", "TERM", "LANG", "LC_ALL", "TZ"};
+
+struct EnvInputs {
+  std::vector<std::string> host;  // "NAME=VALUE" as in environ
+  EnvList image;                  // from the image, unexpanded
+  std::vector<std::pair<std::string, EnvList>> env_files;  // path and its entries, unexpanded
+  std::vector<std::string> cli;   // --env values, "NAME=VALUE"
+  bool cleanenv = false;
+  std::string image_path;
+};
+
+// Parses KEY=VALUE lines ("export " prefix, comments, blank lines, single or double quotes allowed).
+// `origin` names the file in errors ("FILE:LINE: ...").
+Result<EnvList> parse_env_text(std::string_view text, std::string_view origin);
+
+bool is_valid_env_name(std::string_view name);
+
+// Expands $NAME and ${NAME} against `env`; unknown names expand to "".
+std::string expand_env_value(std::string_view value, const EnvList& env);
+
+Result<EnvList> assemble_environment(const EnvInputs& in);
+
+// "NAME=VALUE" strings for execve.
+std::vector<std::string> to_environ(const EnvList& env);
+
+std::string_view env_lookup(const EnvList& env, std::string_view name, std::string_view fallback = "");
+
+}  // namespace cexec

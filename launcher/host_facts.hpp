@@ -1,0 +1,16 @@
+// Reads, once, every host fact the plan depends on: environment, user and groups, cwd, the admin
+// config, --env-file contents and the image's kind. The only impure input step before the plan.
+#pragma once
+
+#include "options.hpp"
+#include "plan.hpp"
+
+namespace cexec {
+
+HostFacts gather_host_facts(const LaunchOptions& options, char** environ);
+
+// Refuses to run when installed setuid or setgid: cexec is designed to need no privilege, and a
+// privileged install would let users mount and bind with the owner's rights.
+void refuse_privileged_install();
+
+}  // namespace cexec

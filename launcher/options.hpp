@@ -1,0 +1,29 @@
+// What the user asked for, as parsed from the command line; nothing validated or defaulted yet.
+// CLI11 fills this in cli.cpp and appears nowhere else.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace cexec {
+
+enum class Verb { exec, run, shell };
+enum class Verbosity { quiet, normal, verbose, debug };
+
+struct LaunchOptions {
+  Verb verb = Verb::exec;
+  std::string image;
+  std::vector<std::string> command;  // exec: COMMAND ARGS...; run: ARGS...; shell: empty
+  std::vector<std::string> binds;    // raw -B values, each maybe a comma-separated list
+  std::vector<std::string> env;      // raw --env KEY=VAL values
+  std::vector<std::string> env_files;
+  std::string pwd;
+  bool writable_tmpfs = false;
+  bool writable = false;
+  bool cleanenv = false;
+  bool no_home = false;
+  bool contain = false;
+  Verbosity verbosity = Verbosity::normal;
+};
+
+}  // namespace cexec

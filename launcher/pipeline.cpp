@@ -1,0 +1,193 @@
+#include "pipeline.hpp"
+
+#include "cli.hpp"
+#include "container.hpp"
+#include "host_facts.hpp"
+#include "log.hpp"
+#include "plan.hpp"
+#include "sys/syscalls.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <fcntl.h>
+#include <sys/capability.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace cexec {
+
+namespace {
+
+// The image's environment, read inside the new root.
+EnvList read_image_environment() {
+  auto text = sys::try_read_file(std::string("/") + metadata_environment, 1 << 20);
+  if (!text) {
+    return {};
+  }
+  return value_or_throw(parse_env_text(*text, std::string("/") + metadata_environment));
+}
+
+bool is_directory(const std::string& path) {
+  auto st = sys::try_stat(path);
+  return st && S_ISDIR(st->st_mode);
+}
+
+// --pwd, else the caller's cwd when it exists inside, else $HOME, else "/".
+void enter_working_directory(const LaunchPlan& plan, const EnvList& env) {
+  if (!plan.pwd.empty()) {
+    if (::chdir(plan.pwd.c_str()) != 0) {
+      throw Error(ErrorKind::usage, "--pwd `" + plan.pwd + "`: " + std::error_code(errno, std::generic_category()).message() +
+                                        " inside the container");
+    }
+    return;
+  }
+  for (const std::string& dir : {plan.host_cwd, std::string(env_lookup(env, "HOME")), std::string("/")}) {
+    if (!dir.empty() && is_directory(dir) && ::chdir(dir.c_str()) == 0) {
+      return;
+    }
+  }
+}
+
+// The argv to exec: the command, the runscript with its arguments, or a shell.
+std::vector<std::string> payload_argv(const LaunchPlan& plan) {
+  switch (plan.verb) {
+    case Verb::exec:
+      return plan.command;
+    case Verb::run: {
+      std::string runscript = std::string("/") + metadata_runscript;
+      if (!sys::try_stat(runscript)) {
+        throw Error(ErrorKind::command_not_found, "image `" + plan.image + "` has no runscript (" + runscript + ")");
+      }
+      std::vector<std::string> argv{runscript};
+      argv.insert(argv.end(), plan.command.begin(), plan.command.end());
+      return argv;
+    }
+    case Verb::shell:
+      return {sys::try_stat("/bin/bash") ? "/bin/bash" : "/bin/sh"};
+  }
+  return {};
+}
+
+// Finds argv[0] inside the container the way execvp would, but reports failures as cexec errors.
+std::string resolve_command(const std::string& name, const EnvList& env, const std::string& image) {
+  auto check = [&](const std::string& path) -> int {
+    auto st = sys::try_stat(path);
+    if (!st) {
+      return ENOENT;
+    }
+    if (S_ISDIR(st->st_mode) || ::access(path.c_str(), X_OK) != 0) {
+      return EACCES;
+    }
+    return 0;
+  };
+  if (name.empty()) {
+    throw Error(ErrorKind::usage, "empty command name");
+  }
+  if (name.find('/') != std::string::npos) {
+    int err = check(name);
+    if (err == ENOENT) {
+      throw Error(ErrorKind::command_not_found, "command `" + name + "` not found in image `" + image + "`");
+    }
+    if (err != 0) {
+      throw Error(ErrorKind::command_not_found, "command `" + name + "` is not executable in image `" + image + "`");
+    }
+    return name;
+  }
+  std::string_view path = env_lookup(env, "PATH", default_path);
+  bool seen_not_executable = false;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t colon = path.find(':', start);
+    std::string dir(path.substr(start, colon == std::string_view::npos ? std::string_view::npos : colon - start));
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    int err = check(candidate);
+    if (err == 0) {
+      return candidate;
+    }
+    seen_not_executable |= err == EACCES;
+    if (colon == std::string_view::npos) {
+      break;
+    }
+    start = colon + 1;
+  }
+  throw Error(ErrorKind::command_not_found,
+              "command `" + name + "` " + (seen_not_executable ? "is not executable" : "not found") + " in image `" + image +
+                  "` (PATH=" + std::string(path) + ")");
+}
+
+// Drops every capability (the user namespace grants a full set until exec, and a root caller's
+// exec would keep it): ambient, bounding, then effective/permitted/inheritable; no_new_privs last,
+// so no setuid file can ever raise privilege again (style rule 16).
+void drop_privileges() {
+  if (cap_reset_ambient() != 0) {
+    sys::throw_errno("cap_reset_ambient");
+  }
+  for (cap_value_t c = 0; c <= CAP_LAST_CAP || cap_valid(c); ++c) {
+    if (cap_drop_bound(c) != 0 && errno != EINVAL) {
+      sys::throw_errno("cap_drop_bound", std::to_string(c));
+    }
+  }
+  cap_t none = cap_init();
+  int rc = cap_set_proc(none);
+  cap_free(none);
+  if (rc != 0) {
+    sys::throw_errno("cap_set_proc");
+  }
+  sys::set_no_new_privs();
+}
+
+[[noreturn]] void exec_payload(const std::string& path, const std::vector<std::string>& argv, const EnvList& env) {
+  std::vector<std::string> envs = to_environ(env);
+  std::vector<char*> cargv;
+  for (const auto& a : argv) {
+    cargv.push_back(const_cast<char*>(a.c_str()));
+  }
+  cargv.push_back(nullptr);
+  std::vector<char*> cenv;
+  for (const auto& e : envs) {
+    cenv.push_back(const_cast<char*>(e.c_str()));
+  }
+  cenv.push_back(nullptr);
+  ::execve(path.c_str(), cargv.data(), cenv.data());
+  int err = errno;
+  throw Error(ErrorKind::command_not_found,
+              "cannot execute `" + path + "`: " + std::error_code(err, std::generic_category()).message());
+}
+
+}  // namespace
+
+int launch(const std::vector<std::string>& args, char** environ) {
+  refuse_privileged_install();
+  CliOutcome cli = parse_command_line(args);
+  if (!cli.options) {
+    std::fputs(cli.text.c_str(), cli.to_stderr ? stderr : stdout);
+    return cli.exit_code;
+  }
+  const LaunchOptions& options = *cli.options;
+  Log log(options.verbosity);
+
+  HostFacts facts = log.step("host-facts", [&] { return gather_host_facts(options, environ); });
+  LaunchPlan plan = value_or_throw(resolve(options, facts));
+  if (log.verbose()) {
+    std::fputs(describe(plan).c_str(), stderr);
+  }
+
+  enter_container(plan, log);
+
+  // Per-rank steps: everything below runs in the container and is all a joining rank would pay.
+  EnvInputs env_inputs = plan.env;
+  env_inputs.image = log.step("image-environment", [] { return read_image_environment(); });
+  EnvList env = value_or_throw(assemble_environment(env_inputs));
+  if (plan.verb == Verb::shell && env_lookup(env, "PS1").empty()) {
+    env.emplace_back("PS1", "cexec> ");
+  }
+  log.step("working-directory", [&] { enter_working_directory(plan, env); });
+  std::vector<std::string> argv = payload_argv(plan);
+  std::string path = resolve_command(argv[0], env, plan.image);
+  log.step("drop-privileges", [] { drop_privileges(); });
+  log.info("exec " + path + " after " + std::to_string(log.elapsed_ms()) + " ms");
+  std::fflush(stderr);
+  exec_payload(path, argv, env);
+}
+
+}  // namespace cexec

@@ -1,0 +1,171 @@
+#include "plan.hpp"
+
+#include "bind_spec.hpp"
+
+#include <algorithm>
+
+namespace cexec {
+
+namespace {
+
+// System directories whose host copy must never hide the image's (the cwd is not bound there).
+constexpr std::string_view system_dirs[] = {"/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64",
+                                            "/libx32", "/proc", "/run", "/sbin", "/sys", "/usr", "/var"};
+
+bool is_system_path(std::string_view path) {
+  if (path == "/") {
+    return true;
+  }
+  if (is_path_under(path, "/var/tmp")) {
+    return false;
+  }
+  return std::any_of(std::begin(system_dirs), std::end(system_dirs),
+                     [&](std::string_view d) { return is_path_under(path, d); });
+}
+
+std::string absolute_from(const std::string& cwd, const std::string& path) {
+  return normalize_path(path.starts_with('/') ? path : cwd + "/" + path);
+}
+
+MountOp bind_op(std::string src, std::string dst, bool ro, bool restrict, bool optional) {
+  return MountOp{MountKind::bind, std::move(src), std::move(dst), ro, restrict, optional, MountOrigin::system};
+}
+
+bool covered_by(const std::vector<MountOp>& mounts, const std::string& path) {
+  return std::any_of(mounts.begin(), mounts.end(),
+                     [&](const MountOp& m) { return is_path_under(path, m.destination); });
+}
+
+}  // namespace
+
+Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
+  LaunchPlan p;
+  p.verb = o.verb;
+  p.image = f.image_path;
+  p.image_kind = f.image_kind;
+  p.user = f.user;
+  p.groups = f.groups;
+  p.host_cwd = f.cwd;
+  p.command = o.command;
+  p.verbosity = o.verbosity;
+
+  if (o.writable && o.writable_tmpfs) {
+    return Failure{ErrorKind::usage, "--writable and --writable-tmpfs cannot be combined"};
+  }
+  if (o.writable && f.image_kind != ImageKind::directory) {
+    return Failure{ErrorKind::usage, "image `" + f.image_path + "`: --writable needs a directory image (SquashFS is read-only; use --writable-tmpfs)"};
+  }
+  if (o.writable && !f.config.allow_writable) {
+    return Failure{ErrorKind::policy, "--writable is disabled by " + f.config.origin};
+  }
+  if (o.writable_tmpfs && !f.config.allow_writable_tmpfs) {
+    return Failure{ErrorKind::policy, "--writable-tmpfs is disabled by " + f.config.origin};
+  }
+  p.writable = o.writable;
+  p.writable_tmpfs = o.writable_tmpfs;
+
+  if (!o.pwd.empty()) {
+    if (!o.pwd.starts_with('/')) {
+      return Failure{ErrorKind::usage, "--pwd `" + o.pwd + "`: not an absolute path"};
+    }
+    p.pwd = normalize_path(o.pwd);
+  }
+  if (o.verb == Verb::exec && o.command.empty()) {
+    return Failure{ErrorKind::usage, "exec: missing COMMAND after the image"};
+  }
+
+  // Default mounts, in the order they are applied (later ones may sit below earlier ones).
+  auto& m = p.mounts;
+  m.push_back(bind_op("/proc", "/proc", false, false, false));
+  m.push_back(bind_op("/sys", "/sys", false, false, false));
+  m.push_back(bind_op("/dev", "/dev", false, false, false));
+  for (const char* tmp : {"/tmp", "/var/tmp"}) {
+    if (o.contain) {
+      m.push_back(MountOp{MountKind::tmpfs, "tmpfs", tmp, false, true, false, MountOrigin::system});
+    } else {
+      m.push_back(bind_op(tmp, tmp, false, true, true));
+    }
+  }
+  bool bind_home = !o.no_home && !o.contain && !f.user.home.empty() && f.user.home != "/" &&
+                   !is_system_path(f.user.home);
+  if (bind_home) {
+    m.push_back(bind_op(f.user.home, f.user.home, false, true, true));
+  }
+  if (!o.contain && !f.cwd.empty() && !is_system_path(f.cwd) && !covered_by(m, f.cwd)) {
+    m.push_back(bind_op(f.cwd, f.cwd, false, true, true));
+  }
+  for (const char* file : {"/etc/hosts", "/etc/resolv.conf", "/etc/localtime"}) {
+    m.push_back(bind_op(file, file, true, true, true));
+  }
+  m.push_back(MountOp{MountKind::generated, "passwd", "/etc/passwd", true, true, false, MountOrigin::system});
+  m.push_back(MountOp{MountKind::generated, "group", "/etc/group", true, true, false, MountOrigin::system});
+
+  for (const auto& b : f.config.binds) {
+    std::string src = absolute_from(f.cwd, b.source);
+    m.push_back(bind_op(src, b.destination.empty() ? src : b.destination, b.read_only, true, false));
+  }
+
+  // User binds: CEXEC_BIND first, then -B in order.
+  std::vector<BindSpec> user_binds;
+  for (const auto& entry : f.environ) {
+    if (entry.starts_with("CEXEC_BIND=") && entry.size() > 11) {
+      auto specs = parse_bind_specs(std::string_view(entry).substr(11));
+      if (!specs) {
+        return Failure{ErrorKind::usage, "CEXEC_BIND: " + specs.failure().message};
+      }
+      user_binds.insert(user_binds.end(), specs.value().begin(), specs.value().end());
+    }
+  }
+  for (const auto& arg : o.binds) {
+    auto specs = parse_bind_specs(arg);
+    if (!specs) {
+      return specs.failure();
+    }
+    user_binds.insert(user_binds.end(), specs.value().begin(), specs.value().end());
+  }
+  if (user_binds.size() > f.config.max_binds) {
+    return Failure{ErrorKind::policy, std::to_string(user_binds.size()) + " binds requested, " + f.config.origin +
+                                          " allows at most " + std::to_string(f.config.max_binds)};
+  }
+  for (const auto& b : user_binds) {
+    std::string src = absolute_from(f.cwd, b.source);
+    std::string dst = b.destination.empty() ? src : b.destination;
+    if (dst == "/") {
+      return Failure{ErrorKind::bind_destination, "bind `" + b.source + "`: destination `/` would replace the image root"};
+    }
+    for (const auto& denied : f.config.deny_destinations) {
+      if (is_path_under(dst, denied)) {
+        return Failure{ErrorKind::policy, "bind `" + b.source + ":" + dst + "`: destination under `" + denied +
+                                              "` is not allowed by " + f.config.origin};
+      }
+    }
+    MountOp op = bind_op(src, dst, b.read_only, true, false);
+    op.origin = MountOrigin::user;
+    m.push_back(op);
+  }
+
+  p.env.host = f.environ;
+  p.env.env_files = f.env_files;
+  p.env.cli = o.env;
+  p.env.cleanenv = o.cleanenv;
+  p.env.image_path = f.image_path;
+  return p;
+}
+
+std::string describe(const LaunchPlan& p) {
+  std::string out = "plan: image " + p.image + " (" + (p.image_kind == ImageKind::squashfs ? "squashfs" : "directory") +
+                    (p.writable ? ", writable" : "") + (p.writable_tmpfs ? ", writable-tmpfs" : "") + ")\n";
+  for (const auto& op : p.mounts) {
+    const char* kind = op.kind == MountKind::bind ? "bind" : op.kind == MountKind::tmpfs ? "tmpfs" : "file";
+    out += std::string("plan: mount ") + kind + " " + op.source + " -> " + op.destination +
+           (op.read_only ? " ro" : " rw") + (op.optional ? " (if present)" : "") + "\n";
+  }
+  out += "plan: user " + p.user.name + " uid=" + std::to_string(p.user.uid) + " gid=" + std::to_string(p.user.gid) + "\n";
+  out += "plan: command";
+  for (const auto& a : p.command) {
+    out += " " + a;
+  }
+  return out + "\n";
+}
+
+}  // namespace cexec

@@ -1,0 +1,70 @@
+// LaunchPlan: everything the container needs, computed by the pure `resolve()` from the parsed
+// options and the host facts captured once at start-up. The mechanism (container.cpp) only executes
+// it; `-v` prints it.
+#pragma once
+
+#include "config.hpp"
+#include "environment.hpp"
+#include "error.hpp"
+#include "image.hpp"
+#include "options.hpp"
+#include "user_db.hpp"
+
+#include <string>
+#include <vector>
+
+namespace cexec {
+
+// Facts about the host and the caller, read once by host_facts.cpp.
+struct HostFacts {
+  std::vector<std::string> environ;
+  UserEntry user;                 // from the host's user database (or a synthesized entry)
+  std::vector<GroupEntry> groups; // primary group first
+  std::string cwd;
+  Config config;
+  std::vector<std::pair<std::string, EnvList>> env_files;  // parsed --env-file contents, in order
+  std::string image_path;         // absolute
+  ImageKind image_kind = ImageKind::directory;
+};
+
+enum class MountKind {
+  bind,       // clone of a host tree (recursive), attached at destination
+  tmpfs,      // a fresh private tmpfs
+  generated,  // a file cexec writes (passwd, group), bound read-only
+};
+
+enum class MountOrigin { system, user };
+
+struct MountOp {
+  MountKind kind = MountKind::bind;
+  std::string source;       // host path (bind) or generated file name (generated)
+  std::string destination;  // absolute container path
+  bool read_only = false;
+  bool restrict = true;     // add nosuid,nodev (not for /dev, /proc, /sys)
+  bool optional = false;    // silently skipped when the source does not exist
+  MountOrigin origin = MountOrigin::system;
+  bool operator==(const MountOp&) const = default;
+};
+
+struct LaunchPlan {
+  Verb verb = Verb::exec;
+  std::string image;
+  ImageKind image_kind = ImageKind::directory;
+  bool writable = false;        // directory image mounted read-write
+  bool writable_tmpfs = false;  // overlay with a tmpfs upper layer, left writable
+  std::vector<MountOp> mounts;  // in application order
+  UserEntry user;
+  std::vector<GroupEntry> groups;
+  std::string pwd;              // --pwd, or empty
+  std::string host_cwd;         // the directory to keep when it exists inside
+  std::vector<std::string> command;
+  EnvInputs env;                // image part filled once the image is mounted
+  Verbosity verbosity = Verbosity::normal;
+};
+
+Result<LaunchPlan> resolve(const LaunchOptions& options, const HostFacts& facts);
+
+// Human-readable rendering for -v.
+std::string describe(const LaunchPlan& plan);
+
+}  // namespace cexec

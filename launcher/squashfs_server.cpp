@@ -1,0 +1,169 @@
+#include "squashfs_server.hpp"
+
+#include "error.hpp"
+#include "sys/syscalls.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <mutex>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+extern "C" {
+#include <squashfuse/ll.h>
+}
+
+namespace cexec {
+
+namespace {
+
+// Messages from the server over its SOCK_SEQPACKET socket: one datagram each.
+constexpr char msg_opened = 'O';   // image opened and indexed
+constexpr char msg_serving = 'S';  // session bound to the fuse fd, loop starting
+constexpr char msg_failed = 'E';   // followed by a reason
+
+void report(int sock, char kind, const std::string& text = {}) {
+  std::string msg(1, kind);
+  msg += text;
+  (void)::send(sock, msg.data(), msg.size(), MSG_NOSIGNAL);
+}
+
+std::string receive(int sock) {
+  char buf[512];
+  ssize_t n;
+  do {
+    n = ::recv(sock, buf, sizeof buf, 0);
+  } while (n < 0 && errno == EINTR);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// Debian's libsquashfuse is built without its thread-safe caches (no locking inside; concurrent
+// reads crash it), so the worker threads of libfuse's loop take turns inside the library. The
+// threads still overlap everything outside it: reading /dev/fuse, copying replies, queueing.
+std::mutex library_lock;
+
+template <auto Op>
+struct Locked;
+
+template <typename... Args, void (*Op)(Args...)>
+struct Locked<Op> {
+  static void call(Args... args) {
+    std::lock_guard<std::mutex> guard(library_lock);
+    Op(args...);
+  }
+};
+
+struct fuse_lowlevel_ops squashfs_operations() {
+  struct fuse_lowlevel_ops ops {};
+  ops.getattr = Locked<sqfs_ll_op_getattr>::call;
+  ops.opendir = Locked<sqfs_ll_op_opendir>::call;
+  ops.releasedir = Locked<sqfs_ll_op_releasedir>::call;
+  ops.readdir = Locked<sqfs_ll_op_readdir>::call;
+  ops.lookup = Locked<sqfs_ll_op_lookup>::call;
+  ops.open = Locked<sqfs_ll_op_open>::call;
+  ops.create = Locked<sqfs_ll_op_create>::call;
+  ops.release = Locked<sqfs_ll_op_release>::call;
+  ops.read = Locked<sqfs_ll_op_read>::call;
+  ops.readlink = Locked<sqfs_ll_op_readlink>::call;
+  ops.listxattr = Locked<sqfs_ll_op_listxattr>::call;
+  ops.getxattr = Locked<sqfs_ll_op_getxattr>::call;
+  ops.forget = Locked<sqfs_ll_op_forget>::call;
+  ops.statfs = Locked<stfs_ll_op_statfs>::call;
+  return ops;
+}
+
+// The server's whole life; runs in the grandchild and never returns.
+[[noreturn]] void server_main(int sock, const std::string& image) {
+  // Terminal and job-control signals go to the container, not to its filesystem: a Ctrl-C or
+  // SLURM's SIGTERM must not pull the image out from under a payload that is still cleaning up.
+  // libfuse installs its handlers only where the disposition is SIG_DFL, so these ignores stick.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE}) {
+    std::signal(sig, SIG_IGN);
+  }
+  ::setsid();
+  // Hold no descriptor of the caller's (a pipe held here would keep `$(cexec ...)` waiting).
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd < 3; ++fd) {
+    ::dup2(devnull, fd);
+  }
+  ::dup2(sock, 3);
+  sock = 3;
+  ::close_range(4, ~0U, 0);
+
+  sqfs_ll* ll = sqfs_ll_open(image.c_str(), 0);
+  if (ll == nullptr) {
+    report(sock, msg_failed, "cannot read the SquashFS filesystem (corrupt image)");
+    ::_exit(1);
+  }
+  report(sock, msg_opened);
+
+  sys::Fd fuse_fd;
+  try {
+    fuse_fd = sys::receive_fd(sock);
+  } catch (const std::exception&) {
+    ::_exit(0);  // the launcher gave up before mounting
+  }
+  std::string mountpoint = "/dev/fd/" + std::to_string(fuse_fd.get());
+  ::fcntl(fuse_fd.get(), F_SETFD, 0);
+
+  char arg0[] = "cexec-squashfuse";
+  char* argv[] = {arg0, nullptr};
+  struct fuse_args args = FUSE_ARGS_INIT(1, argv);
+  struct fuse_lowlevel_ops ops = squashfs_operations();
+  struct fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, ll);
+  if (se == nullptr || fuse_session_mount(se, mountpoint.c_str()) != 0) {
+    report(sock, msg_failed, "cannot start the FUSE session");
+    ::_exit(1);
+  }
+  fuse_fd.release();  // owned by the session now
+  report(sock, msg_serving);
+  ::close(sock);
+
+  struct fuse_loop_config config {};
+  config.clone_fd = 0;
+  config.max_idle_threads = 8;
+  fuse_session_loop_mt(se, &config);
+  // The connection was aborted: the container's mount namespace is gone. Nothing to unmount.
+  ::_exit(0);
+}
+
+}  // namespace
+
+SquashfsServer SquashfsServer::start(const std::string& image) {
+  auto [ours, theirs] = sys::socket_pair();
+  pid_t child = sys::fork_process();
+  if (child == 0) {
+    // Double fork: the server must not be a child of the payload that this process becomes
+    // (a shell's `wait` would block on it), so the intermediate exits and the server is reparented.
+    ours.reset();
+    pid_t server = ::fork();
+    if (server == 0) {
+      server_main(theirs.get(), image);
+    }
+    ::_exit(server < 0 ? 1 : 0);
+  }
+  theirs.reset();
+  int status = sys::wait_for(child);
+  if (status != 0) {
+    throw Error(ErrorKind::setup_failed, "could not start the SquashFS server for `" + image + "`");
+  }
+  return SquashfsServer(std::move(ours), image);
+}
+
+void SquashfsServer::serve(sys::Fd fuse_fd) {
+  std::string opened = receive(_sock.get());
+  if (opened.empty() || opened[0] != msg_opened) {
+    throw Error(ErrorKind::image_invalid,
+                "image `" + _image + "`: " + (opened.size() > 1 ? opened.substr(1) : "SquashFS server exited"));
+  }
+  sys::send_fd(_sock.get(), fuse_fd.get());
+  std::string serving = receive(_sock.get());
+  if (serving.empty() || serving[0] != msg_serving) {
+    throw Error(ErrorKind::setup_failed,
+                "image `" + _image + "`: " + (serving.size() > 1 ? serving.substr(1) : "SquashFS server exited"));
+  }
+}
+
+}  // namespace cexec

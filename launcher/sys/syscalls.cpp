@@ -1,0 +1,343 @@
+#include "syscalls.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sched.h>
+#include <unistd.h>
+
+namespace cexec::sys {
+
+namespace {
+
+std::string quote_args(std::string_view call, std::string_view a, std::string_view b) {
+  std::string what(call);
+  if (!a.empty()) {
+    what += " `" + std::string(a) + "`";
+  }
+  if (!b.empty()) {
+    what += (call == "mount" || call == "move_mount" ? " on `" : " `") + std::string(b) + "`";
+  }
+  return what;
+}
+
+template <typename F>
+auto retry_eintr(F&& f) {
+  for (;;) {
+    auto r = f();
+    if (!(r == -1 && errno == EINTR)) {
+      return r;
+    }
+  }
+}
+
+}  // namespace
+
+void throw_errno_value(int err, std::string_view call, std::string_view a, std::string_view b) {
+  throw SysError(err, quote_args(call, a, b));
+}
+
+void throw_errno(std::string_view call, std::string_view a, std::string_view b) {
+  int err = errno;  // read before anything else can clobber it
+  throw_errno_value(err, call, a, b);
+}
+
+Fd open_path(const std::string& path, int flags, mode_t mode) {
+  int fd = retry_eintr([&] { return ::open(path.c_str(), flags | O_CLOEXEC, mode); });
+  if (fd < 0) {
+    throw_errno("open", path);
+  }
+  return Fd(fd);
+}
+
+Fd open_at(int dirfd, const std::string& path, int flags, mode_t mode) {
+  int fd = retry_eintr([&] { return ::openat(dirfd, path.c_str(), flags | O_CLOEXEC, mode); });
+  if (fd < 0) {
+    throw_errno("open", path);
+  }
+  return Fd(fd);
+}
+
+std::optional<Fd> try_open_at(int dirfd, const std::string& path, int flags, mode_t mode) {
+  int fd = retry_eintr([&] { return ::openat(dirfd, path.c_str(), flags | O_CLOEXEC, mode); });
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  return Fd(fd);
+}
+
+struct stat stat_fd(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw_errno("fstat", fd_path(fd));
+  }
+  return st;
+}
+
+std::optional<struct stat> try_stat(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return std::nullopt;
+  }
+  return st;
+}
+
+std::string read_all(int fd, size_t limit) {
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = retry_eintr([&] { return ::read(fd, buf, sizeof buf); });
+    if (n < 0) {
+      throw_errno("read", fd_path(fd));
+    }
+    if (n == 0) {
+      return out;
+    }
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > limit) {
+      throw_errno_value(EFBIG, "read", fd_path(fd));
+    }
+  }
+}
+
+std::string read_file(const std::string& path, size_t limit) {
+  Fd fd = open_path(path, O_RDONLY);
+  return read_all(fd.get(), limit);
+}
+
+std::optional<std::string> try_read_file(const std::string& path, size_t limit) {
+  int fd = retry_eintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); });
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  Fd owned(fd);
+  return read_all(owned.get(), limit);
+}
+
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = retry_eintr([&] { return ::write(fd, data.data(), data.size()); });
+    if (n < 0) {
+      throw_errno("write", fd_path(fd));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+void write_file(const std::string& path, std::string_view data) {
+  Fd fd = open_path(path, O_WRONLY);
+  ssize_t n = retry_eintr([&] { return ::write(fd.get(), data.data(), data.size()); });
+  if (n < 0 || static_cast<size_t>(n) != data.size()) {
+    throw_errno("write", path);
+  }
+}
+
+void write_file_at(int dirfd, const std::string& name, std::string_view data, mode_t mode) {
+  Fd fd = open_at(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode);
+  write_all(fd.get(), data);
+}
+
+std::optional<std::string> try_readlink_at(int dirfd, const std::string& name) {
+  char buf[4096];
+  ssize_t n = ::readlinkat(dirfd, name.c_str(), buf, sizeof buf);
+  if (n < 0) {
+    return std::nullopt;
+  }
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+void mkdir_at(int dirfd, const std::string& name, mode_t mode) {
+  if (::mkdirat(dirfd, name.c_str(), mode) != 0 && errno != EEXIST) {
+    throw_errno("mkdir", name);
+  }
+}
+
+std::string fd_path(int fd) {
+  return "/proc/self/fd/" + std::to_string(fd);
+}
+
+void unshare(int flags) {
+  if (::unshare(flags) != 0) {
+    throw_errno("unshare");
+  }
+}
+
+void set_no_new_privs() {
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
+  }
+}
+
+void pivot_root_to_cwd() {
+  // pivot_root(".", ".") stacks the old root on top of the new one at the same place; detaching
+  // "." then removes exactly the old root (pivot_root(2), "new_root and put_old may be the same").
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) {
+    throw_errno("pivot_root", ".");
+  }
+  if (::umount2(".", MNT_DETACH) != 0) {
+    throw_errno("umount2", "old root");
+  }
+  if (::chdir("/") != 0) {
+    throw_errno("chdir", "/");
+  }
+}
+
+Fd open_tree_clone(int dirfd, const std::string& path, bool recursive) {
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+  if (path.empty()) {
+    flags |= AT_EMPTY_PATH;
+  }
+  int fd = static_cast<int>(::syscall(SYS_open_tree, dirfd, path.c_str(), flags));
+  if (fd < 0) {
+    throw_errno("open_tree", path.empty() ? fd_path(dirfd) : path);
+  }
+  return Fd(fd);
+}
+
+Fd fs_open(const char* fstype) {
+  int fd = static_cast<int>(::syscall(SYS_fsopen, fstype, FSOPEN_CLOEXEC));
+  if (fd < 0) {
+    throw_errno("fsopen", fstype);
+  }
+  return Fd(fd);
+}
+
+void fs_config_string(int fsfd, const char* key, const std::string& value) {
+  if (::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, key, value.c_str(), 0) != 0) {
+    throw_errno("fsconfig", std::string(key) + "=" + value);
+  }
+}
+
+void fs_config_flag(int fsfd, const char* key) {
+  if (::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, key, nullptr, 0) != 0) {
+    throw_errno("fsconfig", key);
+  }
+}
+
+Fd fs_create_mount(int fsfd, unsigned attrs, std::string_view what) {
+  if (::syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    throw_errno("fsconfig(create)", what);
+  }
+  int fd = static_cast<int>(::syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, attrs));
+  if (fd < 0) {
+    throw_errno("fsmount", what);
+  }
+  return Fd(fd);
+}
+
+void move_mount_to(int from_fd, int to_dirfd, const std::string& to_path, std::string_view what) {
+  unsigned flags = MOVE_MOUNT_F_EMPTY_PATH | (to_path.empty() ? MOVE_MOUNT_T_EMPTY_PATH : 0);
+  if (::syscall(SYS_move_mount, from_fd, "", to_dirfd, to_path.c_str(), flags) != 0) {
+    throw_errno("move_mount", what, to_path.empty() ? fd_path(to_dirfd) : to_path);
+  }
+}
+
+void set_mount_attrs(int mnt_fd, uint64_t set, uint64_t clear, bool recursive, std::string_view what) {
+  struct mount_attr attr {};
+  attr.attr_set = set;
+  attr.attr_clr = clear;
+  unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+  if (::syscall(SYS_mount_setattr, mnt_fd, "", flags, &attr, sizeof attr) != 0) {
+    throw_errno("mount_setattr", what);
+  }
+}
+
+void make_rprivate_root() {
+  // Without this, mounts made below could propagate back into the host's shared "/" (systemd makes
+  // it shared); see mount_namespaces(7).
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    throw_errno("mount", "make-rprivate /");
+  }
+}
+
+void mount_legacy(const std::string& source, const std::string& target, const char* fstype,
+                  unsigned long flags, const std::string& data) {
+  if (::mount(source.c_str(), target.c_str(), fstype, flags, data.empty() ? nullptr : data.c_str()) != 0) {
+    throw_errno("mount", source, target);
+  }
+}
+
+std::optional<Fd> try_open_in_root(int rootfd, const std::string& path, uint64_t flags) {
+  struct open_how how {};
+  how.flags = flags | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(
+      retry_eintr([&] { return ::syscall(SYS_openat2, rootfd, path.c_str(), &how, sizeof how); }));
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  return Fd(fd);
+}
+
+void send_fd(int sock, int fd) {
+  char byte = 'F';
+  struct iovec iov {&byte, 1};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  if (retry_eintr([&] { return ::sendmsg(sock, &msg, MSG_NOSIGNAL); }) != 1) {
+    throw_errno("sendmsg", "fd");
+  }
+}
+
+Fd receive_fd(int sock) {
+  char byte = 0;
+  struct iovec iov {&byte, 1};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = retry_eintr([&] { return ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); });
+  if (n < 0) {
+    throw_errno("recvmsg", "fd");
+  }
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (n == 0 || cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) {
+    throw_errno_value(EPROTO, "recvmsg", "fd");
+  }
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+  return Fd(fd);
+}
+
+std::pair<Fd, Fd> socket_pair() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    throw_errno("socketpair");
+  }
+  return {Fd(sv[0]), Fd(sv[1])};
+}
+
+pid_t fork_process() {
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    throw_errno("fork");
+  }
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  if (retry_eintr([&] { return ::waitpid(pid, &status, 0); }) < 0) {
+    throw_errno("waitpid", std::to_string(pid));
+  }
+  return status;
+}
+
+}  // namespace cexec::sys

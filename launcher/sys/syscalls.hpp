@@ -1,0 +1,68 @@
+// The one place cexec talks to the kernel: thin, errno-checked wrappers over the system calls the
+// launcher uses (namespaces, the new mount API, pivot_root, capabilities, fd passing). Each wrapper
+// throws SysError naming the call and its paths; EINTR is retried here and nowhere else.
+#pragma once
+
+#include "../error.hpp"
+#include "fd.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <vector>
+
+namespace cexec::sys {
+
+// Reads errno first, then throws SysError("<call> `a` `b`: <strerror>").
+[[noreturn]] void throw_errno(std::string_view call, std::string_view a = {}, std::string_view b = {});
+[[noreturn]] void throw_errno_value(int err, std::string_view call, std::string_view a = {},
+                                    std::string_view b = {});
+
+Fd open_path(const std::string& path, int flags, mode_t mode = 0);
+Fd open_at(int dirfd, const std::string& path, int flags, mode_t mode = 0);
+std::optional<Fd> try_open_at(int dirfd, const std::string& path, int flags, mode_t mode = 0);
+struct stat stat_fd(int fd);
+std::optional<struct stat> try_stat(const std::string& path);
+std::string read_all(int fd, size_t limit = 16 << 20);
+std::string read_file(const std::string& path, size_t limit = 16 << 20);
+std::optional<std::string> try_read_file(const std::string& path, size_t limit = 16 << 20);
+void write_all(int fd, std::string_view data);
+void write_file(const std::string& path, std::string_view data);
+void write_file_at(int dirfd, const std::string& name, std::string_view data, mode_t mode);
+std::optional<std::string> try_readlink_at(int dirfd, const std::string& name);
+void mkdir_at(int dirfd, const std::string& name, mode_t mode);
+std::string fd_path(int fd);  // "/proc/self/fd/N", for APIs that only take paths
+
+// Namespaces and identity.
+void unshare(int flags);
+void set_no_new_privs();
+void pivot_root_to_cwd();  // pivot_root(".", ".") then detach the old root stacked underneath
+
+// The new mount API (Linux 5.2+, mount_setattr 5.12+).
+Fd open_tree_clone(int dirfd, const std::string& path, bool recursive);
+Fd fs_open(const char* fstype);
+void fs_config_string(int fsfd, const char* key, const std::string& value);
+void fs_config_flag(int fsfd, const char* key);
+Fd fs_create_mount(int fsfd, unsigned attrs, std::string_view what);
+void move_mount_to(int from_fd, int to_dirfd, const std::string& to_path, std::string_view what);
+void set_mount_attrs(int mnt_fd, uint64_t set, uint64_t clear, bool recursive, std::string_view what);
+void make_rprivate_root();
+void mount_legacy(const std::string& source, const std::string& target, const char* fstype,
+                  unsigned long flags, const std::string& data);
+
+// openat2(2) with RESOLVE_IN_ROOT: `path` is resolved as if `rootfd` were "/", so no symlink or ".."
+// can leave the tree.
+std::optional<Fd> try_open_in_root(int rootfd, const std::string& path, uint64_t flags);
+
+// Fd passing over unix sockets (SCM_RIGHTS).
+void send_fd(int sock, int fd);
+Fd receive_fd(int sock);
+std::pair<Fd, Fd> socket_pair();
+
+pid_t fork_process();
+int wait_for(pid_t pid);
+
+}  // namespace cexec::sys
