@@ -53,6 +53,31 @@ std::string exit_code_help() {
   return text;
 }
 
+// With prefix_command(), CLI11 would take an unknown option before IMAGE as the start of the
+// command; find it first so it is reported as what it is.
+std::string first_unknown_option(CLI::App* sub, const std::vector<std::string>& args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--" || a.size() < 2 || a[0] != '-') {
+      return "";
+    }
+    bool is_long = a.starts_with("--");
+    std::string name = is_long ? a.substr(0, a.find('=')) : a.substr(0, 2);
+    if (name == "-h" || name == "--help") {
+      return "";
+    }
+    const CLI::Option* opt = sub->get_option_no_throw(name);
+    if (opt == nullptr) {
+      return a;
+    }
+    bool value_attached = is_long ? a.find('=') != std::string::npos : a.size() > 2;
+    if (opt->get_type_size() != 0 && !value_attached) {
+      ++i;  // skip the option's value
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
@@ -83,8 +108,22 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   exec->prefix_command();
   run->prefix_command();
 
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
   CliOutcome out;
+  auto usage_error = [&](const std::string& what) {
+    out.exit_code = exit_code_for(ErrorKind::usage);
+    out.text = "cexec: " + what + " (see cexec --help)\n";
+    out.to_stderr = true;
+    return out;
+  };
+  if (args.empty()) {
+    return usage_error("missing verb or IMAGE: cexec [exec|run|shell] [OPTIONS] IMAGE [COMMAND...]");
+  }
+  if (CLI::App* sub = args[0] == "exec" ? exec : args[0] == "run" ? run : args[0] == "shell" ? shell : nullptr) {
+    if (auto unknown = first_unknown_option(sub, args); !unknown.empty()) {
+      return usage_error("unknown option `" + unknown + "`");
+    }
+  }
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
@@ -101,10 +140,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
     if (what.find("image is required") != std::string::npos) {
       what = "missing IMAGE";
     }
-    out.exit_code = exit_code_for(ErrorKind::usage);
-    out.text = "cexec: " + what + " (see cexec --help)\n";
-    out.to_stderr = true;
-    return out;
+    return usage_error(what);
   }
   if (exec->parsed()) {
     o.verb = Verb::exec;

@@ -34,6 +34,10 @@ UserEntry current_user(char** environ) {
     u.name = pw->pw_name;
     u.gecos = pw->pw_gecos ? pw->pw_gecos : "";
     u.home = pw->pw_dir ? pw->pw_dir : "";
+    // $HOME wins when set to an absolute path, as a login shell and Apptainer would have it.
+    if (std::string home = env_value(environ, "HOME"); home.starts_with('/')) {
+      u.home = home;
+    }
     u.shell = pw->pw_shell ? pw->pw_shell : "/bin/sh";
   } else {
     u.name = "user" + std::to_string(u.uid);

@@ -130,6 +130,11 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
   for (const auto& b : user_binds) {
     std::string src = absolute_from(f.cwd, b.source);
     std::string dst = b.destination.empty() ? src : b.destination;
+    // A destination taken from the source was never checked by parse_bind_specs: a ".." in it
+    // would dodge the "/" and deny-destination checks below, which compare paths as text.
+    if (auto why = destination_problem(dst); !why.empty()) {
+      return Failure{ErrorKind::bind_destination, "bind `" + b.source + "`: " + why};
+    }
     if (dst == "/") {
       return Failure{ErrorKind::bind_destination, "bind `" + b.source + "`: destination `/` would replace the image root"};
     }
