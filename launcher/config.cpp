@@ -56,6 +56,9 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
         return bad(specs.failure().message);
       }
       for (auto& s : specs.value()) {
+        if (!s.source.starts_with('/')) {
+          return bad("bind source `" + s.source + "` must be an absolute path");
+        }
         cfg.binds.push_back(s);
       }
     } else if (key == "deny-destination") {
@@ -83,6 +86,16 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
     }
   }
   return cfg;
+}
+
+std::string denied_destination_problem(std::string_view destination, const Config& config) {
+  for (const auto& denied : config.deny_destinations) {
+    if (is_path_under(destination, denied) || is_path_under(denied, destination)) {
+      return "destination `" + std::string(destination) + "` would cover `" + denied + "`, which " + config.origin +
+             " does not allow";
+    }
+  }
+  return "";
 }
 
 std::string config_ownership_problem(std::string_view path, uid_t owner, mode_t mode) {

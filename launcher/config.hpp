@@ -30,6 +30,10 @@ struct Config {
 
 Result<Config> parse_config(std::string_view text, std::string_view origin);
 
+// The deny-destination rule: a user bind may land neither on a denied path or below it, nor above
+// it (which would hide it). Returns the reason, or "".
+std::string denied_destination_problem(std::string_view destination, const Config& config);
+
 // The ownership rule: a config file must be a regular file owned by root and writable by nobody
 // else, so no ordinary user can plant one. Returns the reason it is refused, or "".
 std::string config_ownership_problem(std::string_view path, uid_t owner, mode_t mode);

@@ -259,6 +259,13 @@ void apply_mounts(const LaunchPlan& plan, std::vector<std::optional<sys::Fd>>& c
       }
       throw Error(ErrorKind::bind_destination, why);
     }
+    if (op.origin == MountOrigin::user) {
+      // The plan checked the destination as written; a symlink in the image may lead elsewhere.
+      std::string resolved = join_components(w.existing);
+      if (auto why = denied_destination_problem(resolved, plan.config); !why.empty()) {
+        throw Error(ErrorKind::policy, "bind `" + op.source + ":" + op.destination + "`: " + why);
+      }
+    }
     sys::Fd mnt = make_mount(op, clones[i]);
     try {
       sys::move_mount_to(mnt.get(), w.fd.get(), "", op.source + " on " + op.destination);

@@ -122,7 +122,11 @@ Result<EnvList> assemble_environment(const EnvInputs& in) {
     std::string name = entry.substr(0, eq);
     std::string value = entry.substr(eq + 1);
     if (name.starts_with(env_prefix) && name.size() > env_prefix.size()) {
-      from_prefix.emplace_back(name.substr(env_prefix.size()), value);
+      std::string inner = name.substr(env_prefix.size());
+      if (!is_valid_env_name(inner)) {
+        return Failure{ErrorKind::usage, name + ": `" + inner + "` is not a valid variable name"};
+      }
+      from_prefix.emplace_back(std::move(inner), value);
       continue;
     }
     if (name.starts_with("CEXEC_") || contains(env_deny_list, name)) {

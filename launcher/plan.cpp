@@ -3,6 +3,7 @@
 #include "bind_spec.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 namespace cexec {
 
@@ -23,8 +24,11 @@ bool is_system_path(std::string_view path) {
                      [&](std::string_view d) { return is_path_under(path, d); });
 }
 
+// Host paths: relative ones are taken from the cwd, and ".." is collapsed lexically so a default
+// destination derived from the source is a clean container path.
 std::string absolute_from(const std::string& cwd, const std::string& path) {
-  return normalize_path(path.starts_with('/') ? path : cwd + "/" + path);
+  std::filesystem::path p = path.starts_with('/') ? std::filesystem::path(path) : std::filesystem::path(cwd) / path;
+  return normalize_path(p.lexically_normal().string());
 }
 
 MountOp bind_op(std::string src, std::string dst, bool ro, bool restrict, bool optional) {
@@ -138,17 +142,15 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
     if (dst == "/") {
       return Failure{ErrorKind::bind_destination, "bind `" + b.source + "`: destination `/` would replace the image root"};
     }
-    for (const auto& denied : f.config.deny_destinations) {
-      if (is_path_under(dst, denied)) {
-        return Failure{ErrorKind::policy, "bind `" + b.source + ":" + dst + "`: destination under `" + denied +
-                                              "` is not allowed by " + f.config.origin};
-      }
+    if (auto why = denied_destination_problem(dst, f.config); !why.empty()) {
+      return Failure{ErrorKind::policy, "bind `" + b.source + ":" + dst + "`: " + why};
     }
     MountOp op = bind_op(src, dst, b.read_only, true, false);
     op.origin = MountOrigin::user;
     m.push_back(op);
   }
 
+  p.config = f.config;
   p.env.host = f.environ;
   p.env.env_files = f.env_files;
   p.env.cli = o.env;

@@ -59,6 +59,7 @@ struct LaunchPlan {
   std::string host_cwd;         // the directory to keep when it exists inside
   std::vector<std::string> command;
   EnvInputs env;                // image part filled once the image is mounted
+  Config config;                // the admin policy, re-checked against resolved destinations
   Verbosity verbosity = Verbosity::normal;
 };
 

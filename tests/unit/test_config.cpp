@@ -109,6 +109,23 @@ BOOST_AUTO_TEST_CASE(errors_are_config_failures_with_file_and_line) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(config_bind_sources_must_be_absolute) {
+  auto r = parse_config("bind = /ok:/ok\nbind = relative:/x\n", "/etc/cexec/cexec.conf");
+  BOOST_TEST_REQUIRE(!r.has_value());
+  BOOST_TEST((r.failure().kind == ErrorKind::config));
+  BOOST_TEST(r.failure().message.find("/etc/cexec/cexec.conf:2:") != std::string::npos);
+  BOOST_TEST(r.failure().message.find("must be an absolute path") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(denied_destinations_cover_both_directions) {
+  Config cfg = parse_ok("deny-destination = /opt/secret\n");
+  BOOST_TEST(denied_destination_problem("/opt/secret", cfg) != "");
+  BOOST_TEST(denied_destination_problem("/opt/secret/k", cfg) != "");
+  BOOST_TEST(denied_destination_problem("/opt", cfg) != "");
+  BOOST_TEST(denied_destination_problem("/opt/secrets", cfg) == "");
+  BOOST_TEST(denied_destination_problem("/data", cfg) == "");
+}
+
 BOOST_AUTO_TEST_CASE(ownership_rule) {
   struct Case {
     uid_t owner;

@@ -308,6 +308,15 @@ BOOST_AUTO_TEST_CASE(malformed_cli_env_is_a_usage_error) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(invalid_prefix_variable_name_is_a_usage_error) {
+  EnvInputs in;
+  in.host = {"CEXEC_ENV_1X=v"};
+  auto r = assemble_environment(in);
+  BOOST_TEST_REQUIRE(!r.has_value());
+  BOOST_TEST((r.failure().kind == ErrorKind::usage));
+  BOOST_TEST(r.failure().message.find("CEXEC_ENV_1X") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(cli_value_may_contain_equals) {
   EnvInputs in;
   in.cli = {"OPTS=a=b,c=d", "EMPTY="};
