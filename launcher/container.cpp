@@ -173,6 +173,11 @@ std::vector<Scaffold> plan_scaffolding(const LaunchPlan& plan, const std::vector
     if (op.kind == MountKind::bind && !clones[i]) {
       continue;  // an optional source that is absent
     }
+    // Fast path, one syscall: a destination reached without absolute symlinks or ".." exists and
+    // stays inside. Anything else (missing, or through such a link) takes the component walk.
+    if (sys::try_open_beneath(image_root, op.destination, O_PATH)) {
+      continue;
+    }
     WalkResult w = walk_in_root(image_root, op.destination);
     if (w.status == WalkStatus::found) {
       continue;
@@ -245,30 +250,31 @@ sys::Fd make_mount(const MountOp& op, std::optional<sys::Fd>& clone) {
 }
 
 // Attaches every mount at its destination, resolved under the root so no symlink can redirect it.
-void apply_mounts(const LaunchPlan& plan, std::vector<std::optional<sys::Fd>>& clones, int root) {
+void apply_mounts(const LaunchPlan& plan, std::vector<std::optional<sys::Fd>>& clones, int root,
+                  std::string_view root_path) {
   for (size_t i = 0; i < plan.mounts.size(); ++i) {
     const auto& op = plan.mounts[i];
     if (op.kind == MountKind::bind && !clones[i]) {
       continue;
     }
-    WalkResult w = walk_in_root(root, op.destination);
-    if (w.status != WalkStatus::found) {
-      std::string why = walk_problem(op, w.status);
-      if (w.status == WalkStatus::missing) {
-        why += " (it lies under another bind, where cexec creates nothing)";
-      }
-      throw Error(ErrorKind::bind_destination, why);
+    // Every destination was checked (and scaffolded) on the image; resolving it as if `root` were
+    // "/" keeps a symlink met below another bind from leading out (openat2(2), RESOLVE_IN_ROOT).
+    auto dest = sys::try_open_in_root(root, op.destination, O_PATH);
+    if (!dest) {
+      throw Error(ErrorKind::bind_destination, "bind destination `" + op.destination + "`: " +
+                                                   std::error_code(errno, std::generic_category()).message() +
+                                                   " (it lies under another bind, where cexec creates nothing)");
     }
-    if (op.origin == MountOrigin::user) {
+    if (op.origin == MountOrigin::user && !plan.config.deny_destinations.empty()) {
       // The plan checked the destination as written; a symlink in the image may lead elsewhere.
-      std::string resolved = join_components(w.existing);
+      std::string resolved = sys::read_link(sys::fd_path(dest->get())).substr(root_path.size());
       if (auto why = denied_destination_problem(resolved, plan.config); !why.empty()) {
         throw Error(ErrorKind::policy, "bind `" + op.source + ":" + op.destination + "`: " + why);
       }
     }
     sys::Fd mnt = make_mount(op, clones[i]);
     try {
-      sys::move_mount_to(mnt.get(), w.fd.get(), "", op.source + " on " + op.destination);
+      sys::move_mount_to(mnt.get(), dest->get(), "", op.source + " on " + op.destination);
     } catch (const SysError& e) {
       if (e.err() == ENOTDIR || e.err() == EISDIR) {
         throw Error(ErrorKind::bind_destination, "bind `" + op.source + "` on `" + op.destination +
@@ -327,7 +333,7 @@ void enter_container(const LaunchPlan& plan, Log& log) {
     });
     sys::Fd root = sys::open_path(root_path, O_PATH | O_DIRECTORY);
     log.step("user-files", [&] { write_user_files(plan, root.get()); });
-    log.step("binds", [&] { apply_mounts(plan, clones, root.get()); });
+    log.step("binds", [&] { apply_mounts(plan, clones, root.get(), root_path); });
     if (overlay && !plan.writable_tmpfs) {
       // The scaffolding needed a writable layer; the container still gets a read-only root.
       log.step("seal-root", [&] {

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <sys/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -119,8 +120,9 @@ std::string resolve_command(const std::string& name, const EnvList& env, const s
 // exec would keep it): ambient, bounding, then effective/permitted/inheritable; no_new_privs last,
 // so no setuid file can ever raise privilege again (style rule 16).
 void drop_privileges() {
-  if (cap_reset_ambient() != 0) {
-    sys::throw_errno("cap_reset_ambient");
+  // One prctl clears the whole ambient set (libcap's cap_reset_ambient probes each capability).
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
+    sys::throw_errno("prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
   }
   for (cap_value_t c = 0; c <= CAP_LAST_CAP || cap_valid(c); ++c) {
     if (cap_drop_bound(c) != 0 && errno != EINVAL) {

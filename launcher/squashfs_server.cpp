@@ -21,7 +21,6 @@ namespace cexec {
 namespace {
 
 // Messages from the server over its SOCK_SEQPACKET socket: one datagram each.
-constexpr char msg_opened = 'O';   // image opened and indexed
 constexpr char msg_serving = 'S';  // session bound to the fuse fd, loop starting
 constexpr char msg_failed = 'E';   // followed by a reason
 
@@ -99,7 +98,6 @@ struct fuse_lowlevel_ops squashfs_operations() {
     report(sock, msg_failed, "cannot read the SquashFS filesystem (corrupt image)");
     ::_exit(1);
   }
-  report(sock, msg_opened);
 
   sys::Fd fuse_fd;
   try {
@@ -147,24 +145,21 @@ SquashfsServer SquashfsServer::start(const std::string& image) {
     ::_exit(server < 0 ? 1 : 0);
   }
   theirs.reset();
-  int status = sys::wait_for(child);
-  if (status != 0) {
-    throw Error(ErrorKind::setup_failed, "could not start the SquashFS server for `" + image + "`");
-  }
-  return SquashfsServer(std::move(ours), image);
+  // The intermediate is reaped in serve(), once it has long exited, to keep its exit off the
+  // critical path.
+  return SquashfsServer(std::move(ours), image, child);
 }
 
 void SquashfsServer::serve(sys::Fd fuse_fd) {
-  std::string opened = receive(_sock.get());
-  if (opened.empty() || opened[0] != msg_opened) {
-    throw Error(ErrorKind::image_invalid,
-                "image `" + _image + "`: " + (opened.size() > 1 ? opened.substr(1) : "SquashFS server exited"));
-  }
+  // The fd is queued at once; the server takes it after opening the image, or reports why not.
   sys::send_fd(_sock.get(), fuse_fd.get());
-  std::string serving = receive(_sock.get());
-  if (serving.empty() || serving[0] != msg_serving) {
-    throw Error(ErrorKind::setup_failed,
-                "image `" + _image + "`: " + (serving.size() > 1 ? serving.substr(1) : "SquashFS server exited"));
+  std::string reply = receive(_sock.get());
+  if (sys::wait_for(_intermediate) != 0) {
+    throw Error(ErrorKind::setup_failed, "could not start the SquashFS server for `" + _image + "`");
+  }
+  if (reply.empty() || reply[0] != msg_serving) {
+    throw Error(ErrorKind::image_invalid,
+                "image `" + _image + "`: " + (reply.size() > 1 ? reply.substr(1) : "the SquashFS server exited"));
   }
 }
 

@@ -10,6 +10,7 @@
 #include "sys/fd.hpp"
 
 #include <string>
+#include <sys/types.h>
 
 namespace cexec {
 
@@ -24,9 +25,11 @@ class SquashfsServer {
   void serve(sys::Fd fuse_fd);
 
  private:
-  explicit SquashfsServer(sys::Fd sock, std::string image) : _sock(std::move(sock)), _image(std::move(image)) {}
+  SquashfsServer(sys::Fd sock, std::string image, pid_t intermediate)
+      : _sock(std::move(sock)), _image(std::move(image)), _intermediate(intermediate) {}
   sys::Fd _sock;
   std::string _image;
+  pid_t _intermediate;
 };
 
 }  // namespace cexec

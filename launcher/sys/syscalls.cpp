@@ -152,6 +152,14 @@ std::optional<std::string> try_readlink_at(int dirfd, const std::string& name) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
+std::string read_link(const std::string& path) {
+  auto target = try_readlink_at(AT_FDCWD, path);
+  if (!target) {
+    throw_errno("readlink", path);
+  }
+  return *target;
+}
+
 void mkdir_at(int dirfd, const std::string& name, mode_t mode) {
   if (::mkdirat(dirfd, name.c_str(), mode) != 0 && errno != EEXIST) {
     throw_errno("mkdir", name);
@@ -263,16 +271,28 @@ void mount_legacy(const std::string& source, const std::string& target, const ch
   }
 }
 
-std::optional<Fd> try_open_in_root(int rootfd, const std::string& path, uint64_t flags) {
+namespace {
+
+std::optional<Fd> open_how_resolve(int rootfd, const std::string& path, uint64_t flags, uint64_t resolve) {
   struct open_how how {};
   how.flags = flags | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  how.resolve = resolve;
   int fd = static_cast<int>(
       retry_eintr([&] { return ::syscall(SYS_openat2, rootfd, path.c_str(), &how, sizeof how); }));
   if (fd < 0) {
     return std::nullopt;
   }
   return Fd(fd);
+}
+
+}  // namespace
+
+std::optional<Fd> try_open_in_root(int rootfd, const std::string& path, uint64_t flags) {
+  return open_how_resolve(rootfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+std::optional<Fd> try_open_beneath(int rootfd, const std::string& path, uint64_t flags) {
+  return open_how_resolve(rootfd, path, flags, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
 }
 
 void send_fd(int sock, int fd) {

@@ -33,6 +33,7 @@ void write_all(int fd, std::string_view data);
 void write_file(const std::string& path, std::string_view data);
 void write_file_at(int dirfd, const std::string& name, std::string_view data, mode_t mode);
 std::optional<std::string> try_readlink_at(int dirfd, const std::string& name);
+std::string read_link(const std::string& path);
 void mkdir_at(int dirfd, const std::string& name, mode_t mode);
 std::string fd_path(int fd);  // "/proc/self/fd/N", for APIs that only take paths
 
@@ -56,6 +57,8 @@ void mount_legacy(const std::string& source, const std::string& target, const ch
 // openat2(2) with RESOLVE_IN_ROOT: `path` is resolved as if `rootfd` were "/", so no symlink or ".."
 // can leave the tree.
 std::optional<Fd> try_open_in_root(int rootfd, const std::string& path, uint64_t flags);
+// openat2(2) with RESOLVE_BENEATH: fails (EXDEV) on any absolute symlink or ".." leaving `rootfd`.
+std::optional<Fd> try_open_beneath(int rootfd, const std::string& path, uint64_t flags);
 
 // Fd passing over unix sockets (SCM_RIGHTS).
 void send_fd(int sock, int fd);

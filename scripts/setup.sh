@@ -1,0 +1,35 @@
+#!/bin/sh
+# Installs every Debian package that cexec's build, tests, demo and benchmarks need, and makes
+# /dev/fuse usable by ordinary users. Idempotent, and quick when everything is already in place.
+set -eu
+
+packages="build-essential cmake ninja-build pkg-config git util-linux
+  libcli11-dev libboost-test-dev libcap-dev libfuse3-dev fuse3 libsquashfuse-dev squashfuse
+  zlib1g-dev liblzma-dev liblzo2-dev liblz4-dev libzstd-dev
+  squashfs-tools busybox-static charliecloud-runtime hyperfine"
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+
+missing=""
+for p in $packages; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing$missing"
+  $sudo apt-get update -qq
+  # shellcheck disable=SC2086
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# Stock Debian ships /dev/fuse as 0666: FUSE confines what an unprivileged mount can do, and
+# cexec mounts SquashFS images through it inside a user namespace. Some VMs and containers create
+# the node 0600, which locks ordinary users out, so restore the distribution default.
+if [ -c /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != "666" ]; then
+  echo "setup: chmod 0666 /dev/fuse (distribution default; unprivileged SquashFS mounts need it)"
+  $sudo chmod 0666 /dev/fuse
+fi
