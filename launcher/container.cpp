@@ -175,7 +175,7 @@ std::vector<Scaffold> plan_scaffolding(const LaunchPlan& plan, const std::vector
     }
     // Fast path, one syscall: a destination reached without absolute symlinks or ".." exists and
     // stays inside. Anything else (missing, or through such a link) takes the component walk.
-    if (sys::try_open_beneath(image_root, op.destination, O_PATH)) {
+    if (sys::try_open_beneath(image_root, op.destination.substr(1), O_PATH)) {  // BENEATH takes relative paths
       continue;
     }
     WalkResult w = walk_in_root(image_root, op.destination);

@@ -15,6 +15,13 @@ class Log {
   explicit Log(Verbosity v) : _v(v), _start(std::chrono::steady_clock::now()) {}
   bool verbose() const { return _v == Verbosity::verbose || _v == Verbosity::debug; }
   bool quiet() const { return _v == Verbosity::quiet; }
+  bool debugging() const { return _v == Verbosity::debug; }
+
+  void debug(const std::string& msg) const {
+    if (debugging()) {
+      std::fprintf(stderr, "cexec[%d]: debug: %s\n", static_cast<int>(::getpid()), msg.c_str());
+    }
+  }
 
   void info(const std::string& msg) const {
     if (verbose()) {

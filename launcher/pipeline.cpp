@@ -186,6 +186,16 @@ int launch(const std::vector<std::string>& args, char** environ) {
   log.step("working-directory", [&] { enter_working_directory(plan, env); });
   std::vector<std::string> argv = payload_argv(plan);
   std::string path = resolve_command(argv[0], env, plan.image);
+  if (log.debugging()) {
+    std::string line = "argv:";
+    for (const auto& a : argv) {
+      line += " [" + a + "]";
+    }
+    log.debug(line);
+    for (const auto& [k, v] : env) {
+      log.debug("env " + k + "=" + v);
+    }
+  }
   log.step("drop-privileges", [] { drop_privileges(); });
   log.info("exec " + path + " after " + std::to_string(log.elapsed_ms()) + " ms");
   std::fflush(stderr);

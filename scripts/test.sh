@@ -12,8 +12,6 @@ export CEXEC_MUST_WORK=1
 (cd build && ctest --output-on-failure)
 
 ./scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DCEXEC_SANITIZE=ON
-# Leak checking needs ptrace-like thread suspension, which a process in a fresh user namespace
-# may not do; address and undefined-behaviour checks stay fully on.
-(cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --output-on-failure)
 echo "test: all tiers passed (normal and sanitizer builds)"

@@ -785,6 +785,9 @@ BOOST_AUTO_TEST_CASE(verbose_logs_plan_and_steps) {
   BOOST_CHECK(contains(o.err, "plan: image " + sqfs()));
   BOOST_CHECK(contains(o.err, "step user-namespace:"));
   BOOST_CHECK(contains(o.err, "step pivot-root:"));
+  auto d = run_cexec({"--debug", "--env", "DBG=1", sqfs(), "true"}, env);
+  BOOST_CHECK(contains(d.err, "debug: env DBG=1"));
+  BOOST_CHECK(contains(d.err, "debug: argv: [true]"));
   auto q = run_cexec({"-q", sqfs(), "true"}, env);
   BOOST_CHECK_EQUAL(q.err, "");
 }
