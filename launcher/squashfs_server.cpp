@@ -6,7 +6,11 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <cstdlib>
+#include <future>
 #include <mutex>
+#include <thread>
+#include <vector>
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -74,6 +78,24 @@ struct fuse_lowlevel_ops squashfs_operations() {
   return ops;
 }
 
+constexpr int server_threads = 4;
+
+// One worker: take requests off /dev/fuse and answer them until the connection is aborted.
+void serve_requests(struct fuse_session* se) {
+  struct fuse_buf buf {};
+  while (!fuse_session_exited(se)) {
+    int res = fuse_session_receive_buf(se, &buf);
+    if (res == -EINTR || res == -EAGAIN) {
+      continue;
+    }
+    if (res <= 0) {
+      break;
+    }
+    fuse_session_process_buf(se, &buf);
+  }
+  std::free(buf.mem);
+}
+
 // The server's whole life; runs in the grandchild and never returns.
 [[noreturn]] void server_main(int sock, const std::string& image) {
   // Terminal and job-control signals go to the container, not to its filesystem: a Ctrl-C or
@@ -99,6 +121,27 @@ struct fuse_lowlevel_ops squashfs_operations() {
     ::_exit(1);
   }
 
+  char arg0[] = "cexec-squashfuse";
+  char* argv[] = {arg0, nullptr};
+  struct fuse_args args = FUSE_ARGS_INIT(1, argv);
+  struct fuse_lowlevel_ops ops = squashfs_operations();
+  struct fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, ll);
+  if (se == nullptr) {
+    report(sock, msg_failed, "cannot create the FUSE session");
+    ::_exit(1);
+  }
+  // The worker threads start now, while the launcher is still building its namespaces, so none
+  // is created on the path of the first request (libfuse's own loop spawns workers lazily).
+  std::promise<void> mounted;
+  std::shared_future<void> ready = mounted.get_future().share();
+  std::vector<std::thread> workers;
+  for (int i = 1; i < server_threads; ++i) {
+    workers.emplace_back([se, ready] {
+      ready.wait();
+      serve_requests(se);
+    });
+  }
+
   sys::Fd fuse_fd;
   try {
     fuse_fd = sys::receive_fd(sock);
@@ -107,25 +150,17 @@ struct fuse_lowlevel_ops squashfs_operations() {
   }
   std::string mountpoint = "/dev/fd/" + std::to_string(fuse_fd.get());
   ::fcntl(fuse_fd.get(), F_SETFD, 0);
-
-  char arg0[] = "cexec-squashfuse";
-  char* argv[] = {arg0, nullptr};
-  struct fuse_args args = FUSE_ARGS_INIT(1, argv);
-  struct fuse_lowlevel_ops ops = squashfs_operations();
-  struct fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, ll);
-  if (se == nullptr || fuse_session_mount(se, mountpoint.c_str()) != 0) {
+  if (fuse_session_mount(se, mountpoint.c_str()) != 0) {
     report(sock, msg_failed, "cannot start the FUSE session");
     ::_exit(1);
   }
   fuse_fd.release();  // owned by the session now
   report(sock, msg_serving);
   ::close(sock);
-
-  struct fuse_loop_config config {};
-  config.clone_fd = 0;
-  config.max_idle_threads = 8;
-  fuse_session_loop_mt(se, &config);
-  // The connection was aborted: the container's mount namespace is gone. Nothing to unmount.
+  mounted.set_value();
+  serve_requests(se);
+  // The connection was aborted: the container's mount namespace is gone. Nothing to unmount, and
+  // the other workers see the same end; _exit does not wait for them.
   ::_exit(0);
 }
 

@@ -204,6 +204,13 @@ std::vector<std::string> cexec_processes() {
     if (::stat(entry.path().c_str(), &st) != 0 || st.st_uid != ::getuid()) {
       continue;
     }
+    // A zombie has exited already; it only waits for its parent (init, for the detached FUSE
+    // server) to collect it, which some sandboxes' init does only every few seconds.
+    std::string stat = read_text(entry.path() / "stat");
+    auto close_paren = stat.rfind(')');
+    if (close_paren != std::string::npos && close_paren + 2 < stat.size() && stat[close_paren + 2] == 'Z') {
+      continue;
+    }
     std::string comm = trim(read_text(entry.path() / "comm"));
     std::error_code ec;
     std::string exe = fs::read_symlink(entry.path() / "exe", ec).string();
