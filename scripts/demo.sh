@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # The main job, for now: set up, build cexec, build a small demo SquashFS image, and run commands in
 # it as the calling user (and, when run as root, also as the unprivileged user nobody).
 set -eu
@@ -16,7 +16,7 @@ cp build/cexec "$cexec"   # a copy every user can execute, whatever the checkout
 echo "== building a demo image: busybox, a runscript and an environment in /.cexec/"
 mkdir -p "$root/bin" "$root/etc" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/home" "$root/.cexec"
 cp /bin/busybox "$root/bin/"
-for a in sh ls cat id echo env uname grep touch wc head; do ln -s busybox "$root/bin/$a"; done
+for a in sh ls cat id echo env uname grep touch wc head true; do ln -s busybox "$root/bin/$a"; done
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
 printf 'root:x:0:\n' > "$root/etc/group"
 printf 'PRETTY_NAME="cexec demo (busybox)"\n' > "$root/etc/os-release"
@@ -31,7 +31,7 @@ echo "a file from the host" > "$work/data/note.txt"
 chmod -R a+rX "$work"
 
 show() {
-  echo "\$ $*"
+  printf '$'; printf ' %q' "$@"; echo
   "$@" || echo "(exit status $?)"
 }
 
