@@ -36,6 +36,8 @@ void add_common_options(CLI::App* app, LaunchOptions& o) {
   app->add_option("--pwd", o.pwd, "Working directory inside the container")->type_name("DIR");
   app->add_flag("--no-home", o.no_home, "Do not bind the home directory");
   app->add_flag("--contain", o.contain, "No home or cwd binds; private /tmp and /var/tmp");
+  app->add_option("--instance", o.instance, "Share the node instance named NAME (default: the job's identity)")->type_name("NAME");
+  app->add_flag("--no-share", o.no_share, "A private container for this process instead of the job's node instance");
   app->add_flag_callback("-v,--verbose", [&o] { o.verbosity = Verbosity::verbose; }, "Log the plan and each setup step with its duration");
   app->add_flag_callback("--debug", [&o] { o.verbosity = Verbosity::debug; }, "Like --verbose, plus debugging detail");
   app->add_flag_callback("-q,--quiet", [&o] { o.verbosity = Verbosity::quiet; }, "Print only errors");
@@ -71,7 +73,7 @@ std::string first_unknown_option(CLI::App* sub, const std::vector<std::string>& 
       return a;
     }
     bool value_attached = is_long ? a.find('=') != std::string::npos : a.size() > 2;
-    if (opt->get_type_size() != 0 && !value_attached) {
+    if (opt->get_expected_max() != 0 && !value_attached) {  // flags expect no value
       ++i;  // skip the option's value
     }
   }

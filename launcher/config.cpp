@@ -19,6 +19,15 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
+std::optional<double> parse_seconds(std::string_view text) {
+  double v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || p != text.data() + text.size() || v < 0 || v > 86400) {
+    return std::nullopt;
+  }
+  return v;
+}
+
 Result<Config> parse_config(std::string_view text, std::string_view origin) {
   Config cfg;
   cfg.origin = std::string(origin);
@@ -81,6 +90,12 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
         return bad("`max-binds` must be a number, got `" + std::string(value) + "`");
       }
       cfg.max_binds = n;
+    } else if (key == "instance-linger") {
+      auto seconds = parse_seconds(value);
+      if (!seconds) {
+        return bad("`instance-linger` must be a number of seconds, got `" + std::string(value) + "`");
+      }
+      cfg.instance_linger = *seconds;
     } else {
       return bad("unknown key `" + std::string(key) + "`");
     }

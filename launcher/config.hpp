@@ -5,11 +5,13 @@
 //   allow-writable-tmpfs = yes|no
 //   allow-writable = yes|no      whether -w/--writable may be used on directory images
 //   max-binds = N                limit on user binds (-B and CEXEC_BIND together)
+//   instance-linger = SECONDS    how long a node instance outlives its last member (default 3)
 #pragma once
 
 #include "bind_spec.hpp"
 #include "error.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -25,10 +27,14 @@ struct Config {
   bool allow_writable_tmpfs = true;
   bool allow_writable = true;
   unsigned max_binds = 256;
+  double instance_linger = 3.0;
   std::string origin;  // where it came from ("built-in defaults" or a path)
 };
 
 Result<Config> parse_config(std::string_view text, std::string_view origin);
+
+// A duration in seconds, 0 to 86400 ("2", "0.5").
+std::optional<double> parse_seconds(std::string_view text);
 
 // The deny-destination rule: a user bind may land neither on a denied path or below it, nor above
 // it (which would hide it). Returns the reason, or "".

@@ -287,11 +287,10 @@ void apply_mounts(const LaunchPlan& plan, std::vector<std::optional<sys::Fd>>& c
 
 }  // namespace
 
-void enter_container(const LaunchPlan& plan, Log& log) {
-  std::optional<SquashfsServer> server;
-  if (plan.image_kind == ImageKind::squashfs) {
-    // Started first, so the server reads the superblock and tables while this process works.
-    server = log.step("start-squashfs-server", [&] { return SquashfsServer::start(plan.image); });
+void enter_container(const LaunchPlan& plan, Log& log, SquashfsServer* server) {
+  bool squashfs = plan.image_kind == ImageKind::squashfs;
+  if (squashfs && server == nullptr) {
+    throw Error(ErrorKind::internal, "no SquashFS server for `" + plan.image + "`");
   }
   log.step("user-namespace", [&] { enter_user_namespace(plan.user.uid, plan.user.gid); });
   try {
@@ -299,12 +298,12 @@ void enter_container(const LaunchPlan& plan, Log& log) {
     auto clones = log.step("clone-bind-sources", [&] { return clone_bind_sources(plan.mounts); });
     // A directory image is cloned before the staging tmpfs hides /tmp, where it may live.
     std::optional<sys::Fd> directory;
-    if (!server) {
+    if (!squashfs) {
       directory = log.step("clone-image", [&] { return mount_directory(plan); });
     }
     log.step("staging-tmpfs", [&] { mount_staging(); });
     log.step("mount-image", [&] {
-      sys::Fd mnt = server ? mount_squashfs(plan, *server) : std::move(*directory);
+      sys::Fd mnt = squashfs ? mount_squashfs(plan, *server) : std::move(*directory);
       sys::move_mount_to(mnt.get(), AT_FDCWD, image_dir, plan.image);
       check_image_root(plan);
     });

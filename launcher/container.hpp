@@ -8,6 +8,9 @@
 
 namespace cexec {
 
-void enter_container(const LaunchPlan& plan, Log& log);
+class SquashfsServer;
+
+// `server` serves the image when it is a SquashFS (it is null for a directory image).
+void enter_container(const LaunchPlan& plan, Log& log, SquashfsServer* server);
 
 }  // namespace cexec

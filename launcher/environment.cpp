@@ -1,5 +1,7 @@
 #include "environment.hpp"
 
+#include "launch_context.hpp"
+
 #include <algorithm>
 
 namespace cexec {
@@ -132,7 +134,7 @@ Result<EnvList> assemble_environment(const EnvInputs& in) {
     if (name.starts_with("CEXEC_") || contains(env_deny_list, name)) {
       continue;  // cexec's own controls and host-only linker/PATH settings stay outside
     }
-    if (in.cleanenv && !contains(env_clean_keep, name)) {
+    if (in.cleanenv && !contains(env_clean_keep, name) && !is_launcher_variable(name)) {
       continue;
     }
     set_var(env, std::move(name), std::move(value));

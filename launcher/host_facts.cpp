@@ -97,13 +97,15 @@ std::string absolute(const std::string& cwd, const std::string& path) {
   return cwd + "/" + path;
 }
 
-ImageKind identify_image(const std::string& path) {
+ImageKind identify_image(const std::string& path, ImageIdentity& identity) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     throw Error(ErrorKind::input_missing, "image `" + path + "`: " + std::error_code(errno, std::generic_category()).message());
   }
   sys::Fd owned(fd);
   struct stat st = sys::stat_fd(fd);
+  identity = ImageIdentity{st.st_dev, st.st_ino, static_cast<uint64_t>(st.st_size),
+                           static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
   if (S_ISDIR(st.st_mode)) {
     return ImageKind::directory;
   }
@@ -159,7 +161,10 @@ HostFacts gather_host_facts(const LaunchOptions& o, char** environ) {
     f.env_files.emplace_back(file, value_or_throw(parse_env_text(*text, file)));
   }
   f.image_path = absolute(f.cwd, o.image);
-  f.image_kind = identify_image(f.image_path);
+  f.image_kind = identify_image(f.image_path, f.image_identity);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  f.hostname = host;
   return f;
 }
 

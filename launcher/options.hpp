@@ -23,6 +23,8 @@ struct LaunchOptions {
   bool cleanenv = false;
   bool no_home = false;
   bool contain = false;
+  bool no_share = false;     // a private container instead of the node instance
+  std::string instance;      // --instance NAME: explicit job identity for the node instance
   Verbosity verbosity = Verbosity::normal;
 };
 

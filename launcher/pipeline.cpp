@@ -3,12 +3,16 @@
 #include "cli.hpp"
 #include "container.hpp"
 #include "host_facts.hpp"
+#include "instance.hpp"
+#include "launch_context.hpp"
+#include "squashfs_server.hpp"
 #include "log.hpp"
 #include "plan.hpp"
 #include "sys/syscalls.hpp"
 
 #include <cerrno>
 #include <cstdio>
+#include <optional>
 #include <fcntl.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -174,7 +178,22 @@ int launch(const std::vector<std::string>& args, char** environ) {
     std::fputs(describe(plan).c_str(), stderr);
   }
 
-  enter_container(plan, log);
+  if (plan.share) {
+    LaunchContext context = read_launch_context(facts.environ, ::getppid(), options.instance);
+    InstanceKey key = make_instance_key(facts.hostname, context, facts.image_identity, plan);
+    log.info("job " + context.job_id + " (from " + context.job_source + "), launcher " + context.launcher +
+             ", rank " + (context.rank ? std::to_string(*context.rank) : "?") + ", local rank " +
+             (context.local_rank ? std::to_string(*context.local_rank) : "?") + " of " +
+             (context.local_size ? std::to_string(*context.local_size) : "?"));
+    join_node_instance(plan, key, log);
+  } else {
+    std::optional<SquashfsServer> server;
+    if (plan.image_kind == ImageKind::squashfs) {
+      // Started first, so the server reads the superblock and tables while this process works.
+      server = log.step("start-squashfs-server", [&] { return SquashfsServer::start(plan.image); });
+    }
+    enter_container(plan, log, server ? &*server : nullptr);
+  }
 
   // Per-rank steps: everything below runs in the container and is all a joining rank would pay.
   EnvInputs env_inputs = plan.env;

@@ -35,6 +35,15 @@ MountOp bind_op(std::string src, std::string dst, bool ro, bool restrict, bool o
   return MountOp{MountKind::bind, std::move(src), std::move(dst), ro, restrict, optional, MountOrigin::system};
 }
 
+std::string env_value(const std::vector<std::string>& environ, std::string_view name) {
+  for (const auto& e : environ) {
+    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
+      return e.substr(name.size() + 1);
+    }
+  }
+  return "";
+}
+
 bool covered_by(const std::vector<MountOp>& mounts, const std::string& path) {
   return std::any_of(mounts.begin(), mounts.end(),
                      [&](const MountOp& m) { return is_path_under(path, m.destination); });
@@ -98,6 +107,18 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
   if (!o.contain && !f.cwd.empty() && !is_system_path(f.cwd) && !covered_by(m, f.cwd)) {
     m.push_back(bind_op(f.cwd, f.cwd, false, true, true));
   }
+  // The launchers' rendezvous points, so the MPI inside reaches the host's mpirun or srun: PMIx
+  // server directories, Open MPI's session directory, slurmd's spool (PMI2/PMIx sockets). Most
+  // lie under /tmp and are covered already; --contain makes the binds matter.
+  for (const char* var : {"PMIX_SERVER_TMPDIR", "PMIX_SYSTEM_TMPDIR", "OMPI_MCA_orte_top_session_dir"}) {
+    std::string dir = env_value(f.environ, var);
+    if (dir.starts_with('/') && destination_problem(dir).empty() && !covered_by(m, dir)) {
+      m.push_back(bind_op(normalize_path(dir), normalize_path(dir), false, true, true));
+    }
+  }
+  if (!covered_by(m, "/var/spool/slurmd")) {
+    m.push_back(bind_op("/var/spool/slurmd", "/var/spool/slurmd", false, true, true));
+  }
   for (const char* file : {"/etc/hosts", "/etc/resolv.conf", "/etc/localtime"}) {
     m.push_back(bind_op(file, file, true, true, true));
   }
@@ -151,6 +172,18 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
   }
 
   p.config = f.config;
+  p.share = !o.no_share;
+  p.linger_seconds = f.config.instance_linger;
+  if (std::string linger = env_value(f.environ, "CEXEC_LINGER"); !linger.empty()) {
+    auto seconds = parse_seconds(linger);
+    if (!seconds) {
+      return Failure{ErrorKind::usage, "CEXEC_LINGER `" + linger + "`: expected seconds (0 to 86400)"};
+    }
+    p.linger_seconds = *seconds;
+  }
+  if (o.no_share && !o.instance.empty()) {
+    return Failure{ErrorKind::usage, "--instance and --no-share cannot be combined"};
+  }
   p.env.host = f.environ;
   p.env.env_files = f.env_files;
   p.env.cli = o.env;

@@ -7,6 +7,7 @@
 #include "environment.hpp"
 #include "error.hpp"
 #include "image.hpp"
+#include "image_identity.hpp"
 #include "options.hpp"
 #include "user_db.hpp"
 
@@ -25,6 +26,8 @@ struct HostFacts {
   std::vector<std::pair<std::string, EnvList>> env_files;  // parsed --env-file contents, in order
   std::string image_path;         // absolute
   ImageKind image_kind = ImageKind::directory;
+  ImageIdentity image_identity;   // device, inode, size, mtime: part of the node-instance key
+  std::string hostname;
 };
 
 enum class MountKind {
@@ -60,6 +63,8 @@ struct LaunchPlan {
   std::vector<std::string> command;
   EnvInputs env;                // image part filled once the image is mounted
   Config config;                // the admin policy, re-checked against resolved destinations
+  bool share = true;            // enter the job's node instance (false: --no-share)
+  double linger_seconds = 3.0;  // how long the node instance outlives its last member
   Verbosity verbosity = Verbosity::normal;
 };
 

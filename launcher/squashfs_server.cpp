@@ -96,75 +96,79 @@ void serve_requests(struct fuse_session* se) {
   std::free(buf.mem);
 }
 
-// The server's whole life; runs in the grandchild and never returns.
+// Released once the session has its descriptor; the workers wait on it.
+struct MountGate {
+  std::promise<void> opened;
+  std::shared_future<void> ready = opened.get_future().share();
+};
+
+MountGate& gate() {
+  static MountGate g;  // one service per process
+  return g;
+}
+
+// The detached server's whole life; runs in the grandchild and never returns.
 [[noreturn]] void server_main(int sock, const std::string& image) {
-  // Terminal and job-control signals go to the container, not to its filesystem: a Ctrl-C or
-  // SLURM's SIGTERM must not pull the image out from under a payload that is still cleaning up.
-  // libfuse installs its handlers only where the disposition is SIG_DFL, so these ignores stick.
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE}) {
-    std::signal(sig, SIG_IGN);
-  }
-  ::setsid();
-  ::prctl(PR_SET_NAME, "cexec-sqfs", 0, 0, 0);  // findable by admins and tests: pgrep -x cexec-sqfs
-  // Hold no descriptor of the caller's (a pipe held here would keep `$(cexec ...)` waiting).
-  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  for (int fd = 0; fd < 3; ++fd) {
-    ::dup2(devnull, fd);
-  }
-  ::dup2(sock, 3);
-  sock = 3;
-  ::close_range(4, ~0U, 0);
-
-  sqfs_ll* ll = sqfs_ll_open(image.c_str(), 0);
-  if (ll == nullptr) {
-    report(sock, msg_failed, "cannot read the SquashFS filesystem (corrupt image)");
-    ::_exit(1);
-  }
-
-  char arg0[] = "cexec-squashfuse";
-  char* argv[] = {arg0, nullptr};
-  struct fuse_args args = FUSE_ARGS_INIT(1, argv);
-  struct fuse_lowlevel_ops ops = squashfs_operations();
-  struct fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, ll);
-  if (se == nullptr) {
-    report(sock, msg_failed, "cannot create the FUSE session");
-    ::_exit(1);
-  }
-  // The worker threads start now, while the launcher is still building its namespaces, so none
-  // is created on the path of the first request (libfuse's own loop spawns workers lazily).
-  std::promise<void> mounted;
-  std::shared_future<void> ready = mounted.get_future().share();
-  std::vector<std::thread> workers;
-  for (int i = 1; i < server_threads; ++i) {
-    workers.emplace_back([se, ready] {
-      ready.wait();
-      serve_requests(se);
-    });
-  }
-
-  sys::Fd fuse_fd;
+  sock = sys::detach_from_caller(sock, "cexec-sqfs");
   try {
-    fuse_fd = sys::receive_fd(sock);
-  } catch (const std::exception&) {
-    ::_exit(0);  // the launcher gave up before mounting
-  }
-  std::string mountpoint = "/dev/fd/" + std::to_string(fuse_fd.get());
-  ::fcntl(fuse_fd.get(), F_SETFD, 0);
-  if (fuse_session_mount(se, mountpoint.c_str()) != 0) {
-    report(sock, msg_failed, "cannot start the FUSE session");
+    SquashfsService service(image);
+    if (service.accept_mount(sock)) {
+      ::_exit(0);  // the launcher gave up before mounting
+    }
+    ::close(sock);
+    service.serve_until_unmounted();
+  } catch (const Error& e) {
+    report(sock, msg_failed, e.what());
     ::_exit(1);
   }
-  fuse_fd.release();  // owned by the session now
-  report(sock, msg_serving);
-  ::close(sock);
-  mounted.set_value();
-  serve_requests(se);
-  // The connection was aborted: the container's mount namespace is gone. Nothing to unmount, and
-  // the other workers see the same end; _exit does not wait for them.
   ::_exit(0);
 }
 
 }  // namespace
+
+SquashfsService::SquashfsService(const std::string& image) : _image(image) {
+  sqfs_ll* ll = sqfs_ll_open(image.c_str(), 0);
+  if (ll == nullptr) {
+    throw Error(ErrorKind::image_invalid, "cannot read the SquashFS filesystem (corrupt image)");
+  }
+  char arg0[] = "cexec-squashfuse";
+  char* argv[] = {arg0, nullptr};
+  struct fuse_args args = FUSE_ARGS_INIT(1, argv);
+  struct fuse_lowlevel_ops ops = squashfs_operations();
+  _session = fuse_session_new(&args, &ops, sizeof ops, ll);
+  if (_session == nullptr) {
+    throw Error(ErrorKind::setup_failed, "cannot create the FUSE session");
+  }
+  // The workers start now, while the launcher is still building its namespaces, so none is
+  // created on the path of the first request (libfuse's own loop spawns workers lazily).
+  for (int i = 1; i < server_threads; ++i) {
+    std::thread([se = _session, ready = gate().ready] {
+      ready.wait();
+      serve_requests(se);
+    }).detach();
+  }
+}
+
+std::optional<sys::Message> SquashfsService::accept_mount(int sock) {
+  sys::Message m = sys::receive_message(sock);
+  if (m.bytes != "F" || m.fds.size() != 1) {
+    return m;
+  }
+  std::string mountpoint = "/dev/fd/" + std::to_string(m.fds[0].get());
+  ::fcntl(m.fds[0].get(), F_SETFD, 0);
+  if (fuse_session_mount(_session, mountpoint.c_str()) != 0) {
+    report(sock, msg_failed, "cannot start the FUSE session");
+    throw Error(ErrorKind::setup_failed, "cannot start the FUSE session");
+  }
+  m.fds[0].release();  // owned by the session now
+  report(sock, msg_serving);
+  gate().opened.set_value();
+  return std::nullopt;
+}
+
+void SquashfsService::serve_until_unmounted() {
+  serve_requests(_session);
+}
 
 SquashfsServer SquashfsServer::start(const std::string& image) {
   auto [ours, theirs] = sys::socket_pair();
@@ -185,11 +189,15 @@ SquashfsServer SquashfsServer::start(const std::string& image) {
   return SquashfsServer(std::move(ours), image, child);
 }
 
+SquashfsServer SquashfsServer::attached(sys::Fd sock, const std::string& image) {
+  return SquashfsServer(std::move(sock), image, -1);
+}
+
 void SquashfsServer::serve(sys::Fd fuse_fd) {
   // The fd is queued at once; the server takes it after opening the image, or reports why not.
   sys::send_fd(_sock.get(), fuse_fd.get());
   std::string reply = receive(_sock.get());
-  if (sys::wait_for(_intermediate) != 0) {
+  if (_intermediate > 0 && sys::wait_for(_intermediate) != 0) {
     throw Error(ErrorKind::setup_failed, "could not start the SquashFS server for `" + _image + "`");
   }
   if (reply.empty() || reply[0] != msg_serving) {

@@ -1,15 +1,21 @@
 #include "syscalls.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sched.h>
+#include <csignal>
 #include <unistd.h>
 
 namespace cexec::sys {
@@ -295,45 +301,70 @@ std::optional<Fd> try_open_beneath(int rootfd, const std::string& path, uint64_t
   return open_how_resolve(rootfd, path, flags, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
 }
 
-void send_fd(int sock, int fd) {
-  char byte = 'F';
-  struct iovec iov {&byte, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+void send_message(int sock, std::string_view bytes, std::span<const int> fds) {
+  std::string body = bytes.empty() ? std::string(1, '\0') : std::string(bytes);
+  struct iovec iov {body.data(), body.size()};
   struct msghdr msg {};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-  if (retry_eintr([&] { return ::sendmsg(sock, &msg, MSG_NOSIGNAL); }) != 1) {
-    throw_errno("sendmsg", "fd");
+  std::vector<char> control;
+  if (!fds.empty()) {
+    control.resize(CMSG_SPACE(sizeof(int) * fds.size()));
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
+  }
+  if (retry_eintr([&] { return ::sendmsg(sock, &msg, MSG_NOSIGNAL); }) < 0) {
+    throw_errno("sendmsg");
   }
 }
 
-Fd receive_fd(int sock) {
-  char byte = 0;
-  struct iovec iov {&byte, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+Message receive_message(int sock) {
+  Message m;
+  char buf[4096];
+  struct iovec iov {buf, sizeof buf};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)] = {};
   struct msghdr msg {};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   ssize_t n = retry_eintr([&] { return ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); });
-  if (n < 0) {
-    throw_errno("recvmsg", "fd");
+  if (n < 0 && errno == ECONNRESET) {
+    return m;
   }
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (n == 0 || cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) {
+  if (n < 0) {
+    throw_errno("recvmsg");
+  }
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int fd = -1;
+        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        m.fds.emplace_back(fd);
+      }
+    }
+  }
+  m.bytes.assign(buf, static_cast<size_t>(n));
+  return m;
+}
+
+void send_fd(int sock, int fd) {
+  int fds[1] = {fd};
+  send_message(sock, "F", fds);
+}
+
+Fd receive_fd(int sock) {
+  Message m = receive_message(sock);
+  if (m.fds.size() != 1) {
     throw_errno_value(EPROTO, "recvmsg", "fd");
   }
-  int fd = -1;
-  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
-  return Fd(fd);
+  return std::move(m.fds[0]);
 }
 
 std::pair<Fd, Fd> socket_pair() {
@@ -342,6 +373,141 @@ std::pair<Fd, Fd> socket_pair() {
     throw_errno("socketpair");
   }
   return {Fd(sv[0]), Fd(sv[1])};
+}
+
+Fd seqpacket_socket() {
+  int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    throw_errno("socket");
+  }
+  return Fd(fd);
+}
+
+namespace {
+
+socklen_t abstract_address(struct sockaddr_un& addr, std::string_view name) {
+  addr = {};
+  addr.sun_family = AF_UNIX;
+  size_t len = std::min(name.size(), sizeof addr.sun_path - 1);
+  std::memcpy(addr.sun_path + 1, name.data(), len);  // sun_path[0] == '\0': the abstract namespace
+  return static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + 1 + len);
+}
+
+}  // namespace
+
+int connect_abstract(int sock, std::string_view name) {
+  struct sockaddr_un addr;
+  socklen_t len = abstract_address(addr, name);
+  int rc = retry_eintr([&] { return ::connect(sock, reinterpret_cast<struct sockaddr*>(&addr), len); });
+  return rc == 0 ? 0 : errno;
+}
+
+int bind_abstract(int sock, std::string_view name) {
+  struct sockaddr_un addr;
+  socklen_t len = abstract_address(addr, name);
+  return ::bind(sock, reinterpret_cast<struct sockaddr*>(&addr), len) == 0 ? 0 : errno;
+}
+
+void listen_on(int sock, int backlog) {
+  if (::listen(sock, backlog) != 0) {
+    throw_errno("listen");
+  }
+}
+
+PeerCredentials peer_credentials(int sock) {
+  struct ucred cred {};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    throw_errno("getsockopt(SO_PEERCRED)");
+  }
+  return PeerCredentials{cred.pid, cred.uid, cred.gid};
+}
+
+void set_namespace(int nsfd, int nstype, std::string_view what) {
+  if (::setns(nsfd, nstype) != 0) {
+    throw_errno("setns", what);
+  }
+}
+
+Fd pidfd_open(pid_t pid) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) {
+    throw_errno("pidfd_open", std::to_string(pid));
+  }
+  return Fd(fd);
+}
+
+Fd epoll_create() {
+  int fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) {
+    throw_errno("epoll_create1");
+  }
+  return Fd(fd);
+}
+
+void epoll_add(int epfd, int fd, uint64_t tag) {
+  struct epoll_event ev {};
+  ev.events = EPOLLIN;
+  ev.data.u64 = tag;
+  if (::epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    throw_errno("epoll_ctl(ADD)");
+  }
+}
+
+void epoll_remove(int epfd, int fd) {
+  (void)::epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+std::vector<uint64_t> epoll_wait_tags(int epfd, int timeout_ms) {
+  struct epoll_event events[32];
+  int n = ::epoll_wait(epfd, events, 32, timeout_ms);
+  if (n < 0 && errno != EINTR) {
+    throw_errno("epoll_wait");
+  }
+  std::vector<uint64_t> tags;
+  for (int i = 0; i < n; ++i) {
+    tags.push_back(events[i].data.u64);
+  }
+  return tags;
+}
+
+Fd timer_create() {
+  int fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (fd < 0) {
+    throw_errno("timerfd_create");
+  }
+  return Fd(fd);
+}
+
+void timer_arm(int tfd, double seconds) {
+  struct itimerspec spec {};
+  if (seconds > 0) {
+    auto ns = static_cast<long long>(seconds * 1e9);
+    spec.it_value.tv_sec = ns / 1000000000LL;
+    spec.it_value.tv_nsec = ns % 1000000000LL;
+  }
+  if (::timerfd_settime(tfd, 0, &spec, nullptr) != 0) {
+    throw_errno("timerfd_settime");
+  }
+}
+
+int detach_from_caller(int keep, const char* name) {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE}) {
+    ::signal(sig, SIG_IGN);  // libfuse installs handlers only over SIG_DFL, so these stick
+  }
+  ::setsid();
+  ::prctl(PR_SET_NAME, name, 0, 0, 0);
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd < 3; ++fd) {
+    ::dup2(devnull, fd);
+  }
+  if (keep != 3) {
+    ::dup2(keep, 3);  // dup2 clears FD_CLOEXEC on the copy
+  } else {
+    ::fcntl(3, F_SETFD, 0);
+  }
+  ::close_range(4, ~0U, 0);
+  return 3;
 }
 
 pid_t fork_process() {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <sys/stat.h>
@@ -60,10 +61,46 @@ std::optional<Fd> try_open_in_root(int rootfd, const std::string& path, uint64_t
 // openat2(2) with RESOLVE_BENEATH: fails (EXDEV) on any absolute symlink or ".." leaving `rootfd`.
 std::optional<Fd> try_open_beneath(int rootfd, const std::string& path, uint64_t flags);
 
-// Fd passing over unix sockets (SCM_RIGHTS).
+// Messages with descriptors over SOCK_SEQPACKET unix sockets (SCM_RIGHTS): one datagram each.
+struct Message {
+  std::string bytes;  // empty with no fds: the peer closed the connection
+  std::vector<Fd> fds;
+};
+void send_message(int sock, std::string_view bytes, std::span<const int> fds = {});
+Message receive_message(int sock);  // EOF and ECONNRESET give an empty Message
 void send_fd(int sock, int fd);
 Fd receive_fd(int sock);
 std::pair<Fd, Fd> socket_pair();
+
+// Abstract unix sockets (Linux): a name in the network namespace, no file, gone with its socket,
+// so a crash leaves nothing behind. These return 0 or the errno.
+Fd seqpacket_socket();
+int connect_abstract(int sock, std::string_view name);
+int bind_abstract(int sock, std::string_view name);
+void listen_on(int sock, int backlog);
+struct PeerCredentials {
+  pid_t pid;
+  uid_t uid;
+  gid_t gid;
+};
+PeerCredentials peer_credentials(int sock);
+
+void set_namespace(int nsfd, int nstype, std::string_view what);
+Fd pidfd_open(pid_t pid);
+
+// epoll and timerfd, for the instance keeper's event loop.
+Fd epoll_create();
+void epoll_add(int epfd, int fd, uint64_t tag);
+void epoll_remove(int epfd, int fd);
+std::vector<uint64_t> epoll_wait_tags(int epfd, int timeout_ms);
+Fd timer_create();
+void timer_arm(int tfd, double seconds);  // 0 disarms
+
+// For a daemon-like helper (FUSE server, instance keeper): a new session, stdio on /dev/null, every
+// descriptor closed but `keep` (renumbered 3, which is returned), terminal and job-control signals
+// ignored (they are for the container's processes, not for the helpers that serve them), and
+// `name` as the process name (pgrep -x NAME).
+int detach_from_caller(int keep, const char* name);
 
 pid_t fork_process();
 int wait_for(pid_t pid);

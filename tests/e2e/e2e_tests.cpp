@@ -89,7 +89,9 @@ std::string read_text(const std::string& path) {
 }
 
 Env base_env(const std::string& home) {
-  return Env{{"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}, {"HOME", home}, {"LANG", "C"}};
+  // Launches from this one test process share node instances (one job: the same parent pid);
+  // no linger keeps each case's instances from outliving it.
+  return Env{{"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}, {"HOME", home}, {"LANG", "C"}, {"CEXEC_LINGER", "0"}};
 }
 
 // Runs argv (argv[0] searched in PATH) with exactly `env`, feeding `input`, and collects everything.
@@ -177,6 +179,13 @@ Outcome run_cexec(const std::vector<std::string>& args, const Env& env, const st
               const std::string& input = "") {
   std::vector<std::string> argv{cexec_bin()};
   argv.insert(argv.end(), args.begin(), args.end());
+  // The suite runs twice: with the node instance (the default) and with private containers.
+  const char* private_mode = std::getenv("CEXEC_E2E_PRIVATE");
+  if (private_mode != nullptr && std::string(private_mode) == "1" && !args.empty() && !args[0].starts_with("--help") &&
+      args[0] != "--version") {
+    bool verb = args[0] == "exec" || args[0] == "run" || args[0] == "shell";
+    argv.insert(argv.begin() + (verb ? 2 : 1), "--no-share");
+  }
   return run(argv, env, cwd, input);
 }
 
@@ -214,7 +223,7 @@ std::vector<std::string> cexec_processes() {
     std::string comm = trim(read_text(entry.path() / "comm"));
     std::error_code ec;
     std::string exe = fs::read_symlink(entry.path() / "exe", ec).string();
-    if (comm == "cexec-sqfs" || (!ec && exe == exe_target)) {
+    if (comm == "cexec-sqfs" || comm == "cexec-instance" || (!ec && exe == exe_target)) {
       found.push_back(name + " " + comm);
     }
   }
@@ -421,15 +430,21 @@ BOOST_AUTO_TEST_CASE(refuses_to_run_setuid) {
 }
 
 BOOST_AUTO_TEST_CASE(squashfs_is_served_by_a_multithreaded_server) {
-  // While a payload runs, the server has more than one thread and sits outside the container.
+  // While a payload runs, the server (the node instance's keeper, or the private container's own
+  // server with --no-share) has more than one thread and sits outside the container.
+  for (bool shared : {true, false}) {
   std::string threads;
-  auto o = run({cexec_bin(), sqfs(), "sh", "-c", "cat /etc/image-marker; echo up; sleep 1"}, env, "/", "",
+  std::vector<std::string> argv{cexec_bin(), sqfs(), "sh", "-c", "cat /etc/image-marker; echo up; sleep 1"};
+  if (!shared) {
+    argv.insert(argv.begin() + 1, "--no-share");
+  }
+  auto o = run(argv, env, "/", "",
                [&](pid_t, const std::string& out) {
                  if (!contains(out, "up")) {
                    return false;
                  }
                  for (const auto& p : cexec_processes()) {
-                   if (contains(p, "cexec-sqfs")) {
+                   if (contains(p, shared ? "cexec-instance" : "cexec-sqfs")) {
                      std::string status = read_text("/proc/" + p.substr(0, p.find(' ')) + "/status");
                      auto pos = status.find("Threads:");
                      threads = trim(status.substr(pos + 8, status.find('\n', pos) - pos - 8));
@@ -437,9 +452,11 @@ BOOST_AUTO_TEST_CASE(squashfs_is_served_by_a_multithreaded_server) {
                  }
                  return true;
                });
+  BOOST_TEST_INFO("shared=" << shared);
   BOOST_CHECK_EQUAL(o.status, 0);
   BOOST_REQUIRE(!threads.empty());
   BOOST_CHECK_GT(std::stoi(threads), 1);
+  }
 }
 
 // --- binds --------------------------------------------------------------------------------------
@@ -790,8 +807,13 @@ BOOST_AUTO_TEST_CASE(verbose_logs_plan_and_steps) {
   auto o = run_cexec({"-v", sqfs(), "true"}, env);
   BOOST_CHECK_EQUAL(o.status, 0);
   BOOST_CHECK(contains(o.err, "plan: image " + sqfs()));
-  BOOST_CHECK(contains(o.err, "step user-namespace:"));
-  BOOST_CHECK(contains(o.err, "step pivot-root:"));
+  if (std::getenv("CEXEC_E2E_PRIVATE") == nullptr) {
+    BOOST_CHECK(contains(o.err, "node instance @cexec." + std::to_string(::getuid()) + "."));
+    BOOST_CHECK(contains(o.err, "step instance-join:"));
+  }
+  auto p = run_cexec({"-v", "--no-share", sqfs(), "true"}, env);
+  BOOST_CHECK(contains(p.err, "step user-namespace:"));
+  BOOST_CHECK(contains(p.err, "step pivot-root:"));
   auto d = run_cexec({"--debug", "--env", "DBG=1", sqfs(), "true"}, env);
   BOOST_CHECK(contains(d.err, "debug: env DBG=1"));
   BOOST_CHECK(contains(d.err, "debug: argv: [true]"));

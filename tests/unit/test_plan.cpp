@@ -98,6 +98,7 @@ BOOST_AUTO_TEST_CASE(default_mounts_in_order) {
       sys_bind("/var/tmp", false, true, true),
       sys_bind("/home/alice", false, true, true),
       sys_bind("/scratch/alice/run1", false, true, true),
+      sys_bind("/var/spool/slurmd", false, true, true),
       sys_bind("/etc/hosts", true, true, true),
       sys_bind("/etc/resolv.conf", true, true, true),
       sys_bind("/etc/localtime", true, true, true),
@@ -105,6 +106,42 @@ BOOST_AUTO_TEST_CASE(default_mounts_in_order) {
       MountOp{MountKind::generated, "group", "/etc/group", true, true, false, MountOrigin::system},
   };
   BOOST_TEST(p.mounts == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(launcher_rendezvous_directories_are_bound_unless_covered) {
+  auto f = default_facts();
+  f.cwd = "/scratch/alice/run1";
+  f.environ.push_back("PMIX_SERVER_TMPDIR=/var/run/pmix/job7");
+  f.environ.push_back("PMIX_SYSTEM_TMPDIR=/tmp");                      // covered by the /tmp bind
+  f.environ.push_back("OMPI_MCA_orte_top_session_dir=relative/dir");  // not absolute: ignored
+  auto p = resolve_ok(exec_options(), f);
+  BOOST_TEST(count_destination(p, "/var/run/pmix/job7") == 1u);
+  BOOST_TEST(count_destination(p, "/tmp") == 1u);
+  BOOST_TEST(count_destination(p, "relative/dir") == 0u);
+  auto o = exec_options();
+  o.contain = true;
+  f.environ.push_back("PMIX_SERVER_TMPDIR=/tmp/ompi.node.1000/pid.42");
+  auto contained = resolve_ok(o, f);
+  BOOST_TEST(count_destination(contained, "/var/run/pmix/job7") == 1u);  // the first value wins
+}
+
+BOOST_AUTO_TEST_CASE(sharing_and_linger) {
+  auto f = default_facts();
+  auto p = resolve_ok(exec_options(), f);
+  BOOST_TEST(p.share);
+  BOOST_TEST(p.linger_seconds == 3.0);
+  f.config.instance_linger = 7.5;
+  BOOST_TEST(resolve_ok(exec_options(), f).linger_seconds == 7.5);
+  f.environ.push_back("CEXEC_LINGER=0.25");
+  BOOST_TEST(resolve_ok(exec_options(), f).linger_seconds == 0.25);
+  auto o = exec_options();
+  o.no_share = true;
+  BOOST_TEST(!resolve_ok(o, f).share);
+  o.instance = "x";
+  BOOST_TEST((resolve_fails(o, f).kind == ErrorKind::usage));
+  auto bad = default_facts();
+  bad.environ.push_back("CEXEC_LINGER=soon");
+  BOOST_TEST((resolve_fails(exec_options(), bad).kind == ErrorKind::usage));
 }
 
 BOOST_AUTO_TEST_CASE(plan_carries_the_inputs) {
@@ -169,7 +206,7 @@ BOOST_AUTO_TEST_CASE(cwd_in_a_system_directory_is_not_bound) {
       f.cwd = cwd;
       auto p = resolve_ok(exec_options(), f);
       std::vector<std::string> expected = {"/proc", "/sys", "/dev", "/tmp", "/var/tmp", "/home/alice",
-                                           "/etc/hosts", "/etc/resolv.conf", "/etc/localtime",
+                                           "/var/spool/slurmd", "/etc/hosts", "/etc/resolv.conf", "/etc/localtime",
                                            "/etc/passwd", "/etc/group"};
       BOOST_TEST(destinations(p) == expected, boost::test_tools::per_element());
     }
@@ -197,7 +234,7 @@ BOOST_AUTO_TEST_CASE(home_in_a_system_directory_or_root_is_not_bound) {
       f.cwd = "/scratch/j";
       auto p = resolve_ok(exec_options(), f);
       std::vector<std::string> expected = {"/proc", "/sys", "/dev", "/tmp", "/var/tmp", "/scratch/j",
-                                           "/etc/hosts", "/etc/resolv.conf", "/etc/localtime",
+                                           "/var/spool/slurmd", "/etc/hosts", "/etc/resolv.conf", "/etc/localtime",
                                            "/etc/passwd", "/etc/group"};
       BOOST_TEST(destinations(p) == expected, boost::test_tools::per_element());
     }
@@ -212,7 +249,7 @@ BOOST_AUTO_TEST_CASE(no_home_drops_home_but_keeps_cwd) {
   BOOST_TEST(count_destination(p, "/home/alice") == 0u);
   BOOST_TEST(count_destination(p, "/home/alice/project") == 1u);
   std::vector<std::string> expected = {"/proc", "/sys", "/dev", "/tmp", "/var/tmp", "/home/alice/project",
-                                       "/etc/hosts", "/etc/resolv.conf", "/etc/localtime",
+                                       "/var/spool/slurmd", "/etc/hosts", "/etc/resolv.conf", "/etc/localtime",
                                        "/etc/passwd", "/etc/group"};
   BOOST_TEST(destinations(p) == expected, boost::test_tools::per_element());
 }
@@ -229,6 +266,7 @@ BOOST_AUTO_TEST_CASE(contain_gives_private_tmp_and_no_home_or_cwd) {
       sys_bind("/dev", false, false, false),
       MountOp{MountKind::tmpfs, "tmpfs", "/tmp", false, true, false, MountOrigin::system},
       MountOp{MountKind::tmpfs, "tmpfs", "/var/tmp", false, true, false, MountOrigin::system},
+      sys_bind("/var/spool/slurmd", false, true, true),
       sys_bind("/etc/hosts", true, true, true),
       sys_bind("/etc/resolv.conf", true, true, true),
       sys_bind("/etc/localtime", true, true, true),

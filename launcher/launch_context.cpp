@@ -1,0 +1,156 @@
+#include "launch_context.hpp"
+
+#include <charconv>
+
+namespace cexec {
+
+namespace {
+
+std::optional<std::string_view> lookup(const std::vector<std::string>& environ, std::string_view name) {
+  for (const auto& e : environ) {
+    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
+      return std::string_view(e).substr(name.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<int> to_int(std::optional<std::string_view> text) {
+  if (!text || text->empty()) {
+    return std::nullopt;
+  }
+  int value = 0;
+  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc{} || p != text->data() + text->size() || value < 0) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// The first variable of `names` that holds a number.
+std::optional<int> first_int(const std::vector<std::string>& environ, std::initializer_list<std::string_view> names) {
+  for (auto n : names) {
+    if (auto v = to_int(lookup(environ, n))) {
+      return v;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<int> slurm_local_size(const std::vector<std::string>& environ) {
+  auto node = to_int(lookup(environ, "SLURM_NODEID"));
+  auto counts_text = lookup(environ, "SLURM_STEP_TASKS_PER_NODE");
+  if (!counts_text) {
+    counts_text = lookup(environ, "SLURM_TASKS_PER_NODE");
+  }
+  if (!counts_text) {
+    return std::nullopt;
+  }
+  auto counts = parse_tasks_per_node(*counts_text);
+  if (!counts) {
+    return std::nullopt;
+  }
+  size_t index = node ? static_cast<size_t>(*node) : 0;
+  if (index >= counts.value().size()) {
+    return std::nullopt;
+  }
+  return counts.value()[index];
+}
+
+}  // namespace
+
+Result<std::vector<int>> parse_tasks_per_node(std::string_view text) {
+  std::vector<int> out;
+  auto bad = [&] { return Failure{ErrorKind::usage, "tasks per node `" + std::string(text) + "`: malformed"}; };
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string_view item = text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    pos = comma == std::string_view::npos ? text.size() : comma + 1;
+    int count = 0;
+    int repeat = 1;
+    size_t paren = item.find('(');
+    std::string_view number = item.substr(0, paren);
+    auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), count);
+    if (ec != std::errc{} || p != number.data() + number.size() || number.empty()) {
+      return bad();
+    }
+    if (paren != std::string_view::npos) {
+      std::string_view rep = item.substr(paren);
+      if (rep.size() < 4 || rep.substr(0, 2) != "(x" || rep.back() != ')') {
+        return bad();
+      }
+      rep = rep.substr(2, rep.size() - 3);
+      auto [q, ec2] = std::from_chars(rep.data(), rep.data() + rep.size(), repeat);
+      if (ec2 != std::errc{} || q != rep.data() + rep.size() || repeat <= 0) {
+        return bad();
+      }
+    }
+    out.insert(out.end(), static_cast<size_t>(repeat), count);
+  }
+  if (out.empty()) {
+    return bad();
+  }
+  return out;
+}
+
+bool is_launcher_variable(std::string_view name) {
+  for (auto prefix : launcher_env_prefixes) {
+    if (name.starts_with(prefix)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+LaunchContext read_launch_context(const std::vector<std::string>& env, pid_t parent_pid,
+                                  std::string_view explicit_instance) {
+  LaunchContext c;
+  auto slurm_job = lookup(env, "SLURM_JOB_ID");
+  if (!explicit_instance.empty()) {
+    c.job_id = "instance:" + std::string(explicit_instance);
+    c.job_source = "--instance";
+  } else if (slurm_job && lookup(env, "SLURM_STEP_ID")) {
+    c.job_id = "slurm:" + std::string(*slurm_job) + "." + std::string(*lookup(env, "SLURM_STEP_ID"));
+    c.job_source = "SLURM_JOB_ID+SLURM_STEP_ID";
+  } else if (auto ns = lookup(env, "PMIX_NAMESPACE")) {
+    c.job_id = "pmix:" + std::string(*ns);
+    c.job_source = "PMIX_NAMESPACE";
+  } else if (auto jobid = lookup(env, "OMPI_MCA_ess_base_jobid")) {
+    c.job_id = "ompi:" + std::string(*jobid) + ":" + std::string(lookup(env, "OMPI_MCA_orte_hnp_uri").value_or(""));
+    c.job_source = "OMPI_MCA_ess_base_jobid+OMPI_MCA_orte_hnp_uri";
+  } else if (auto port = lookup(env, "PMI_PORT")) {
+    c.job_id = "pmi:" + std::string(*port);
+    c.job_source = "PMI_PORT";
+  } else {
+    c.job_id = "ppid:" + std::to_string(parent_pid);
+    c.job_source = "parent pid";
+  }
+
+  if (lookup(env, "OMPI_COMM_WORLD_RANK")) {
+    c.launcher = "openmpi";
+  } else if (slurm_job) {
+    c.launcher = "slurm";
+  } else if (lookup(env, "PMIX_RANK")) {
+    c.launcher = "pmix";
+  } else if (lookup(env, "PMI_RANK") || lookup(env, "MPI_LOCALRANKID")) {
+    c.launcher = "hydra";
+  } else {
+    c.launcher = "none";
+  }
+  c.rank = first_int(env, {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID", "PMI_RANK"});
+  c.size = first_int(env, {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "SLURM_NTASKS", "PMI_SIZE"});
+  c.local_rank = first_int(env, {"OMPI_COMM_WORLD_LOCAL_RANK", "PMIX_LOCAL_RANK", "SLURM_LOCALID",
+                                 "MPI_LOCALRANKID", "PMI_LOCAL_RANK"});
+  c.local_size = first_int(env, {"OMPI_COMM_WORLD_LOCAL_SIZE", "PMIX_LOCAL_SIZE"});
+  if (!c.local_size) {
+    c.local_size = slurm_local_size(env);
+  }
+  if (!c.local_size) {
+    c.local_size = first_int(env, {"MPI_LOCALNRANKS", "PMI_LOCAL_SIZE"});
+  }
+  c.node_id = to_int(lookup(env, "SLURM_NODEID"));
+  return c;
+}
+
+}  // namespace cexec
