@@ -21,23 +21,36 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
+// "name=<length>:<value>\n": lengths make the text unambiguous whatever the values contain.
+void add_field(std::string& text, std::string_view name, std::string_view value) {
+  text += std::string(name) + "=" + std::to_string(value.size()) + ":" + std::string(value) + "\n";
+}
+
 }  // namespace
 
 InstanceKey make_instance_key(std::string_view hostname, const LaunchContext& context, const ImageIdentity& image,
                               const LaunchPlan& plan) {
-  std::string t = "cexec-instance-v1\n";
-  t += "uid=" + std::to_string(plan.user.uid) + " gid=" + std::to_string(plan.user.gid) + " user=" + plan.user.name + "\n";
-  t += "host=" + std::string(hostname) + "\n";
-  t += "job=" + context.job_id + "\n";
-  t += "image=" + plan.image + " dev=" + std::to_string(image.device) + " ino=" + std::to_string(image.inode) +
-       " size=" + std::to_string(image.size) + " mtime=" + std::to_string(image.mtime_ns) + "\n";
-  t += std::string("writable=") + (plan.writable ? "1" : "0") + " writable-tmpfs=" + (plan.writable_tmpfs ? "1" : "0") + "\n";
+  std::string t = "cexec-instance-v2\n";
+  add_field(t, "uid", std::to_string(plan.user.uid));
+  add_field(t, "gid", std::to_string(plan.user.gid));
+  add_field(t, "user", plan.user.name);
+  add_field(t, "home", plan.user.home);
+  add_field(t, "host", hostname);
+  add_field(t, "job", context.job_id);
+  add_field(t, "image", plan.image);
+  add_field(t, "image-id", std::to_string(image.device) + "/" + std::to_string(image.inode) + "/" +
+                               std::to_string(image.size) + "/" + std::to_string(image.mtime_ns));
+  add_field(t, "writable", plan.writable ? "1" : "0");
+  add_field(t, "writable-tmpfs", plan.writable_tmpfs ? "1" : "0");
   for (const auto& m : plan.mounts) {
-    t += "mount=" + std::to_string(static_cast<int>(m.kind)) + " " + m.source + " " + m.destination +
-         (m.read_only ? " ro" : " rw") + (m.restrict ? " restrict" : "") + (m.optional ? " optional" : "") + "\n";
+    add_field(t, "mount-kind", std::to_string(static_cast<int>(m.kind)));
+    add_field(t, "mount-source", m.source);
+    add_field(t, "mount-destination", m.destination);
+    add_field(t, "mount-flags", std::string(m.read_only ? "ro" : "rw") + (m.restrict ? ",restrict" : "") +
+                                    (m.optional ? ",optional" : ""));
   }
   for (const auto& g : plan.groups) {
-    t += "group=" + g.name + ":" + std::to_string(g.gid) + "\n";
+    add_field(t, "group", g.name + ":" + std::to_string(g.gid));
   }
   InstanceKey key;
   key.socket_name = "cexec." + std::to_string(plan.user.uid) + "." + hex(fnv1a(t, 0xcbf29ce484222325ULL)) +

@@ -6,9 +6,10 @@ namespace cexec {
 
 namespace {
 
+// A variable's value; an empty value counts as unset.
 std::optional<std::string_view> lookup(const std::vector<std::string>& environ, std::string_view name) {
   for (const auto& e : environ) {
-    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
+    if (e.size() > name.size() + 1 && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
       return std::string_view(e).substr(name.size() + 1);
     }
   }
@@ -62,6 +63,10 @@ std::optional<int> slurm_local_size(const std::vector<std::string>& environ) {
 Result<std::vector<int>> parse_tasks_per_node(std::string_view text) {
   std::vector<int> out;
   auto bad = [&] { return Failure{ErrorKind::usage, "tasks per node `" + std::string(text) + "`: malformed"}; };
+  constexpr int max_nodes = 1 << 20;  // far beyond any machine; bounds what a bad value allocates
+  if (text.empty() || text.back() == ',') {
+    return bad();
+  }
   size_t pos = 0;
   while (pos < text.size()) {
     size_t comma = text.find(',', pos);
@@ -72,7 +77,7 @@ Result<std::vector<int>> parse_tasks_per_node(std::string_view text) {
     size_t paren = item.find('(');
     std::string_view number = item.substr(0, paren);
     auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), count);
-    if (ec != std::errc{} || p != number.data() + number.size() || number.empty()) {
+    if (ec != std::errc{} || p != number.data() + number.size() || number.empty() || count < 0) {
       return bad();
     }
     if (paren != std::string_view::npos) {
@@ -85,6 +90,9 @@ Result<std::vector<int>> parse_tasks_per_node(std::string_view text) {
       if (ec2 != std::errc{} || q != rep.data() + rep.size() || repeat <= 0) {
         return bad();
       }
+    }
+    if (out.size() + static_cast<size_t>(repeat) > max_nodes) {
+      return bad();
     }
     out.insert(out.end(), static_cast<size_t>(repeat), count);
   }
@@ -127,27 +135,28 @@ LaunchContext read_launch_context(const std::vector<std::string>& env, pid_t par
     c.job_source = "parent pid";
   }
 
+  // The innermost launcher wins: an MPI launcher's variables over SLURM's (Hydra's ranks started
+  // inside an allocation inherit SLURM_* of the allocation or of the step that runs the proxies).
   if (lookup(env, "OMPI_COMM_WORLD_RANK")) {
     c.launcher = "openmpi";
+  } else if (lookup(env, "MPI_LOCALRANKID")) {
+    c.launcher = "hydra";
   } else if (slurm_job) {
     c.launcher = "slurm";
   } else if (lookup(env, "PMIX_RANK")) {
     c.launcher = "pmix";
-  } else if (lookup(env, "PMI_RANK") || lookup(env, "MPI_LOCALRANKID")) {
-    c.launcher = "hydra";
+  } else if (lookup(env, "PMI_RANK")) {
+    c.launcher = "pmi";
   } else {
     c.launcher = "none";
   }
-  c.rank = first_int(env, {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID", "PMI_RANK"});
-  c.size = first_int(env, {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "SLURM_NTASKS", "PMI_SIZE"});
-  c.local_rank = first_int(env, {"OMPI_COMM_WORLD_LOCAL_RANK", "PMIX_LOCAL_RANK", "SLURM_LOCALID",
-                                 "MPI_LOCALRANKID", "PMI_LOCAL_RANK"});
-  c.local_size = first_int(env, {"OMPI_COMM_WORLD_LOCAL_SIZE", "PMIX_LOCAL_SIZE"});
+  c.rank = first_int(env, {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"});
+  c.size = first_int(env, {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE", "SLURM_NTASKS"});
+  c.local_rank = first_int(env, {"OMPI_COMM_WORLD_LOCAL_RANK", "PMIX_LOCAL_RANK", "MPI_LOCALRANKID",
+                                 "PMI_LOCAL_RANK", "SLURM_LOCALID"});
+  c.local_size = first_int(env, {"OMPI_COMM_WORLD_LOCAL_SIZE", "PMIX_LOCAL_SIZE", "MPI_LOCALNRANKS", "PMI_LOCAL_SIZE"});
   if (!c.local_size) {
     c.local_size = slurm_local_size(env);
-  }
-  if (!c.local_size) {
-    c.local_size = first_int(env, {"MPI_LOCALNRANKS", "PMI_LOCAL_SIZE"});
   }
   c.node_id = to_int(lookup(env, "SLURM_NODEID"));
   return c;

@@ -21,7 +21,7 @@ struct LaunchContext {
   std::optional<int> local_rank;
   std::optional<int> local_size;
   std::optional<int> node_id;
-  std::string launcher;    // "slurm", "openmpi", "pmix", "hydra", "none"
+  std::string launcher;    // "openmpi", "hydra", "slurm", "pmix", "pmi" or "none", for -v
 };
 
 // Job identity, first match wins:
@@ -31,11 +31,11 @@ struct LaunchContext {
 //   OMPI_MCA_ess_base_jobid (+ orte_hnp_uri)     (Open MPI's mpirun)
 //   PMI_PORT                                     (MPICH Hydra with a port-based PMI)
 //   parent pid                                   (MPICH Hydra's proxy is the shared parent; plain shells)
-// Ranks, first match wins per field:
-//   OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}; PMIX_RANK (+ PMIX_LOCAL_RANK/PMIX_LOCAL_SIZE);
-//   SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, SLURM_NODEID with SLURM_STEP_TASKS_PER_NODE or
-//   SLURM_TASKS_PER_NODE ("2(x3),1"); PMI_RANK, PMI_SIZE, MPI_LOCALRANKID, MPI_LOCALNRANKS
-//   (Hydra), PMI_LOCAL_RANK, PMI_LOCAL_SIZE.
+// Ranks, first match wins per field (the innermost launcher first, SLURM last):
+//   OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}; PMIX_RANK, PMIX_SIZE, PMIX_LOCAL_RANK,
+//   PMIX_LOCAL_SIZE; PMI_RANK, PMI_SIZE, MPI_LOCALRANKID, MPI_LOCALNRANKS (Hydra), PMI_LOCAL_RANK,
+//   PMI_LOCAL_SIZE; SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, and SLURM_NODEID with
+//   SLURM_STEP_TASKS_PER_NODE or SLURM_TASKS_PER_NODE ("2(x3),1"). Empty values count as unset.
 LaunchContext read_launch_context(const std::vector<std::string>& environ, pid_t parent_pid,
                                   std::string_view explicit_instance = {});
 

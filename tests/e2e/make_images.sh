@@ -7,6 +7,7 @@
 #   STAGE/images/image.sqfs             the same as SquashFS (zstd)
 #   STAGE/images/plain.sqfs             no /.cexec metadata
 #   STAGE/images/{truncated,corrupt}.sqfs, notimage.txt, unreadable.sqfs
+#   STAGE/images/mpi.sqfs               Open MPI closure plus mpi_probe (node-instance tests)
 #   STAGE/configs/*.conf                admin configs (root-owned, and deliberately unsafe ones)
 set -eu
 build=$1
@@ -14,7 +15,7 @@ stage=$2
 rm -rf "$stage"
 mkdir -p "$stage/bin" "$stage/images" "$stage/configs"
 chmod 0755 "$stage" "$stage/bin" "$stage/images" "$stage/configs"
-cp "$build/cexec" "$build/tests/e2e_tests" "$build/tests/probe" "$stage/bin/"
+cp "$build/cexec" "$build/tests/e2e_tests" "$build/tests/mpi_tests" "$build/tests/probe" "$stage/bin/"
 cp "$build/cexec" "$stage/bin/cexec-suid"
 chmod 4755 "$stage/bin/cexec-suid"
 
@@ -60,6 +61,9 @@ cp "$stage/images/image.sqfs" "$stage/images/unreadable.sqfs"
 chmod 0000 "$stage/images/unreadable.sqfs"
 chmod 0644 "$stage/images/"*.sqfs "$stage/images/notimage.txt"
 chmod 0000 "$stage/images/unreadable.sqfs"
+
+# The MPI image: the host's Open MPI closure and mpi_probe (tests/mpi/make_mpi_image.sh).
+"$(dirname "$0")/../mpi/make_mpi_image.sh" "$build/tests/mpi_probe" "$stage/images"
 
 cfg="$stage/configs"
 printf '# test config\nbind = /etc/hostname:/cfg/hostname:ro\ndeny-destination = /opt\nmax-binds = 3\n' > "$cfg/site.conf"

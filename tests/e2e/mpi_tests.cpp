@@ -1,0 +1,187 @@
+// Node-instance tests with the real Open MPI mpirun: every rank of a job on this node must enter
+// one container (one user and mount namespace), cross-memory attach must work between ranks, and
+// faults must end in errors, never hangs, with nothing of cexec left behind.
+#define BOOST_TEST_MODULE cexec_mpi
+#include "harness.hpp"
+
+#include <thread>
+
+using namespace e2e;
+
+namespace {
+
+std::string mpi_image() { return image("mpi.sqfs"); }
+
+std::vector<std::string> mpirun(int ranks) {
+  std::vector<std::string> argv{"mpirun", "-np", std::to_string(ranks), "--oversubscribe"};
+  if (is_root()) {
+    argv.push_back("--allow-run-as-root");
+  }
+  return argv;
+}
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+size_t count(const std::string& text, const std::string& word) {
+  size_t n = 0;
+  for (size_t pos = text.find(word); pos != std::string::npos; pos = text.find(word, pos + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// pid of this user's process named `comm`, or 0.
+pid_t find_process(const std::string& comm) {
+  for (const auto& p : cexec_processes()) {
+    if (p.substr(p.find(' ') + 1) == comm) {
+      return static_cast<pid_t>(std::stoi(p.substr(0, p.find(' '))));
+    }
+  }
+  return 0;
+}
+
+// Waits up to `seconds` for nothing of cexec to remain (keepers linger a few seconds by default).
+void expect_nothing_left(int seconds) {
+  std::vector<std::string> left;
+  for (int i = 0; i < seconds * 20; ++i) {
+    left = cexec_processes();
+    if (left.empty()) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (const auto& p : left) {
+    BOOST_ERROR("still running after " << seconds << " s: " << p);
+  }
+}
+
+void expect_check_passed(const Outcome& o, int ranks) {
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK(contains(o.out, "mpi_probe: namespaces shared"));
+  BOOST_CHECK(contains(o.out, ", " + std::to_string(ranks) + " ranks)"));
+  BOOST_CHECK(contains(o.out, "mpi_probe: process_vm_readv " + std::to_string(ranks) + "/" + std::to_string(ranks)));
+  BOOST_CHECK(contains(o.out, "mpi_probe: allreduce ok"));
+  BOOST_CHECK(contains(o.out, "mpi_probe: pingpong 4MiB ok"));
+  BOOST_CHECK(contains(o.out, "mpi_probe: check passed"));
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(mpi, Case)
+
+BOOST_AUTO_TEST_CASE(four_ranks_share_one_instance) {
+  expect_check_passed(run(concat(mpirun(4), {cexec_bin(), mpi_image(), "mpi_probe", "check"}), env), 4);
+}
+
+BOOST_AUTO_TEST_CASE(sixteen_ranks_share_one_instance) {
+  expect_check_passed(run(concat(mpirun(16), {cexec_bin(), mpi_image(), "mpi_probe", "check"}), env), 16);
+}
+
+BOOST_AUTO_TEST_CASE(one_rank_creates_the_others_join) {
+  Env e = env;
+  e.erase("CEXEC_LINGER");  // /bin/true exits at once: without the linger a slow rank could find no instance
+  auto o = run(concat(mpirun(4), {cexec_bin(), "-v", mpi_image(), "true"}), e);
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK_EQUAL(count(o.err, "created node instance @"), 1u);
+  BOOST_CHECK_EQUAL(count(o.err, "joined node instance @"), 3u);
+  BOOST_CHECK(contains(o.err, "(from PMIX_NAMESPACE), launcher openmpi"));
+  BOOST_CHECK(contains(o.err, "local rank 3 of 4"));
+}
+
+BOOST_AUTO_TEST_CASE(private_containers_cannot_attach) {
+  // The reason for the node instance: with --no-share each rank has its own user namespace and
+  // the kernel refuses cross-memory attach between them.
+  auto o = run(concat(mpirun(2), {cexec_bin(), "--no-share", mpi_image(), "mpi_probe", "cma"}), env);
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK(contains(o.out, "mpi_probe: namespaces DIFFER"));
+  BOOST_CHECK(contains(o.out, "mpi_probe: process_vm_readv 0/2"));
+}
+
+BOOST_AUTO_TEST_CASE(killed_rank_aborts_the_job_and_nothing_remains) {
+  Env e = env;
+  e.erase("CEXEC_LINGER");  // the default linger: cleanup must still take only a few seconds
+  pid_t victim = 0;
+  auto o = run(concat(mpirun(4), {cexec_bin(), mpi_image(), "mpi_probe", "hold", "60"}), e, "/", "",
+               [&](pid_t, const std::string& out) {
+                 if (count(out, " holding") < 4) {
+                   return false;
+                 }
+                 auto pos = out.find("pid ");
+                 victim = std::stoi(out.substr(pos + 4));
+                 ::kill(victim, SIGKILL);
+                 return true;
+               });
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_GT(victim, 0);
+  BOOST_CHECK_NE(o.status, 0);
+  expect_nothing_left(8);
+}
+
+BOOST_AUTO_TEST_CASE(killed_instance_fails_the_ranks_without_a_hang) {
+  // The keeper serves the image: once it is gone, every rank's next access to the image fails.
+  auto o = run(concat(mpirun(4), {cexec_bin(), mpi_image(), "mpi_probe", "hold", "2"}), env, "/", "",
+               [&](pid_t, const std::string& out) {
+                 if (count(out, " holding") < 4) {
+                   return false;
+                 }
+                 pid_t keeper = find_process("cexec-instance");
+                 BOOST_CHECK_GT(keeper, 0);
+                 ::kill(keeper, SIGKILL);
+                 return true;
+               });
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_NE(o.status, 0);
+  BOOST_CHECK(contains(o.out, "cannot read /etc/image-marker"));
+  expect_nothing_left(8);
+}
+
+BOOST_AUTO_TEST_CASE(twenty_back_to_back_jobs) {
+  for (int job = 0; job < 20; ++job) {
+    auto o = run(concat(mpirun(8), {cexec_bin(), mpi_image(), "true"}), env);
+    BOOST_TEST_INFO("job " << job << ": " << o);
+    BOOST_CHECK_EQUAL(o.status, 0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_jobs_see_their_own_images) {
+  // Two jobs at once (two mpiruns, so two job identities), one image each.
+  std::string payload = " sh -c 'sleep 1; cat /etc/image-marker' > ";
+  std::vector<std::string> argv = {"sh", "-c",
+                                   "\"$@\" " + mpi_image() + payload + (work / "a.out") + " 2>&1 & \"$@\" " + sqfs() +
+                                       payload + (work / "b.out") + " 2>&1; wait $!",
+                                   "sh"};
+  argv = concat(argv, concat(mpirun(2), {cexec_bin()}));
+  auto o = run(argv, env);
+  BOOST_TEST_INFO(o << " a=" << read_text(work / "a.out") << " b=" << read_text(work / "b.out"));
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK_EQUAL(count(read_text(work / "a.out"), "mpi image"), 2u);
+  BOOST_CHECK_EQUAL(count(read_text(work / "b.out"), "in the image"), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(two_users_never_share) {
+  // Run as root only (ctest passes the filter): it needs a second user. Both name the same
+  // instance explicitly; the key and the socket carry the uid, and the keeper admits its owner only.
+  BOOST_REQUIRE(is_root());
+  Env e = env;
+  auto o = run({"sh", "-c",
+                "\"$0\" --instance shared \"$1\" sh -c 'readlink /proc/self/ns/mnt; sleep 2' > " + (work / "root.out") +
+                    " & sleep 0.5; setpriv --reuid=65534 --regid=65534 --clear-groups \"$0\" --instance shared \"$1\" "
+                    "readlink /proc/self/ns/mnt > " + (work / "nobody.out") + "; wait",
+                cexec_bin(), sqfs()},
+               e);
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  std::string root_ns = trim(read_text(work / "root.out"));
+  std::string nobody_ns = trim(read_text(work / "nobody.out"));
+  BOOST_CHECK(root_ns.starts_with("mnt:["));
+  BOOST_CHECK(nobody_ns.starts_with("mnt:["));
+  BOOST_CHECK_NE(root_ns, nobody_ns);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
