@@ -6,7 +6,8 @@ set -eu
 packages="build-essential cmake ninja-build pkg-config git util-linux
   libcli11-dev libboost-test-dev libcap-dev libfuse3-dev fuse3 libsquashfuse-dev squashfuse
   zlib1g-dev liblzma-dev liblzo2-dev liblz4-dev libzstd-dev
-  squashfs-tools busybox-static charliecloud-runtime hyperfine"
+  squashfs-tools busybox-static charliecloud-runtime hyperfine
+  openmpi-bin libopenmpi-dev slurm-wlm munge"
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

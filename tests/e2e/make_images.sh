@@ -15,7 +15,8 @@ stage=$2
 rm -rf "$stage"
 mkdir -p "$stage/bin" "$stage/images" "$stage/configs"
 chmod 0755 "$stage" "$stage/bin" "$stage/images" "$stage/configs"
-cp "$build/cexec" "$build/tests/e2e_tests" "$build/tests/mpi_tests" "$build/tests/probe" "$stage/bin/"
+cp "$build/cexec" "$build/tests/e2e_tests" "$build/tests/mpi_tests" "$build/tests/slurm_tests" \
+  "$build/tests/probe" "$(dirname "$0")/../slurm/cluster.sh" "$stage/bin/"
 cp "$build/cexec" "$stage/bin/cexec-suid"
 chmod 4755 "$stage/bin/cexec-suid"
 
