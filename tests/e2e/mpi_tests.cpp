@@ -4,6 +4,9 @@
 #define BOOST_TEST_MODULE cexec_mpi
 #include "harness.hpp"
 
+#include <cstddef>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <thread>
 
 using namespace e2e;
@@ -69,9 +72,87 @@ void expect_check_passed(const Outcome& o, int ranks) {
   BOOST_CHECK(contains(o.out, "mpi_probe: check passed"));
 }
 
+// The socket name cexec -v reports for a launch ("... node instance @NAME after ...").
+std::string instance_name(const std::string& err) {
+  auto pos = err.find("node instance @");
+  BOOST_REQUIRE(pos != std::string::npos);
+  pos += 15;
+  return err.substr(pos, err.find(' ', pos) - pos);
+}
+
+// A listening abstract SOCK_SEQPACKET socket under `name`, as a stuck creator or a squatter holds it.
+int listen_abstract(const std::string& name) {
+  int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());
+  socklen_t len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + 1 + name.size());
+  BOOST_REQUIRE(::bind(fd, reinterpret_cast<struct sockaddr*>(&addr), len) == 0);
+  BOOST_REQUIRE(::listen(fd, 16) == 0);
+  return fd;
+}
+
 }  // namespace
 
 BOOST_FIXTURE_TEST_SUITE(mpi, Case)
+
+BOOST_AUTO_TEST_CASE(a_creator_that_dies_during_setup_is_replaced) {
+  // Learn the instance's name, then hold it the way a creator does before its keeper answers,
+  // and die (close the socket) while a rank waits: the rank must take over and succeed.
+  auto first = run_cexec({"-v", "--instance", "takeover", sqfs(), "true"}, env);
+  BOOST_REQUIRE_EQUAL(first.status, 0);
+  std::string name = instance_name(first.err);
+  for (int i = 0; i < 100 && find_process("cexec-instance") != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  int stuck = listen_abstract(name);
+  auto o = run({cexec_bin(), "-v", "--instance", "takeover", sqfs(), "cat", "/etc/image-marker"}, env, "/", "",
+               [&](pid_t, const std::string&) {
+                 std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the rank is waiting now
+                 ::close(stuck);
+                 return true;
+               });
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK_EQUAL(o.out, "in the image\n");
+  BOOST_CHECK(contains(o.err, "went away before admitting this process"));
+  BOOST_CHECK(contains(o.err, "created node instance @" + name));
+}
+
+BOOST_AUTO_TEST_CASE(an_instance_socket_held_by_another_user_is_refused) {
+  // Abstract sockets have no permissions: another user could bind a name first. cexec checks the
+  // listener's uid and refuses (root only: it needs that other user).
+  BOOST_REQUIRE(is_root());
+  auto first = run_cexec({"-v", "--instance", "squatted", sqfs(), "true"}, env);
+  BOOST_REQUIRE_EQUAL(first.status, 0);
+  std::string name = instance_name(first.err);
+  for (int i = 0; i < 100 && find_process("cexec-instance") != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  int ready[2];
+  BOOST_REQUIRE(::pipe(ready) == 0);
+  pid_t squatter = ::fork();
+  if (squatter == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) {
+      ::_exit(1);
+    }
+    int fd = listen_abstract(name);
+    (void)fd;
+    (void)!::write(ready[1], "x", 1);
+    ::pause();
+    ::_exit(0);
+  }
+  char byte;
+  BOOST_REQUIRE(::read(ready[0], &byte, 1) == 1);
+  auto o = run_cexec({"--instance", "squatted", sqfs(), "true"}, env);
+  ::kill(squatter, SIGKILL);
+  ::waitpid(squatter, nullptr, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, exit_code_for(ErrorKind::policy));
+  BOOST_CHECK(contains(o.err, "is held by uid 65534"));
+}
 
 BOOST_AUTO_TEST_CASE(four_ranks_share_one_instance) {
   expect_check_passed(run(concat(mpirun(4), {cexec_bin(), mpi_image(), "mpi_probe", "check"}), env), 4);
