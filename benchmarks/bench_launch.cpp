@@ -6,38 +6,38 @@
 // overhead against the first (baseline) command. With --breakdown it reruns cexec commands with
 // `-v` and prints the median of every setup step cexec logs, plus the time spent outside them.
 // Exits non-zero as soon as any command fails, so a broken launcher never yields a number.
+// `{run}` in a command becomes a number unique to each run, so that every run of it can name a
+// fresh cexec node instance (`--instance x-{run}`); --env gives one command its own variables.
 //
 // Only the standard library and POSIX: this program must build wherever cexec does.
+#include "bench_util.hpp"
+
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <system_error>
 #include <unistd.h>
 #include <utility>
 #include <vector>
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using namespace bench;
 
 constexpr const char* usage_text =
     "Usage: bench_launch [OPTIONS] NAME=COMMAND...\n"
     "\n"
     "Runs every COMMAND (split on blanks, no quoting; the program is looked up in PATH once)\n"
     "round-robin, RUNS times each after WARMUP rounds, and prints median, p10, p90, ratio and\n"
-    "overhead against the first command.\n"
+    "overhead against the first command. `{run}` in a command's arguments is replaced by a number\n"
+    "unique to each run of this process (warm-up and breakdown runs included).\n"
     "\n"
     "Options:\n"
     "  --runs N              measured runs of each command (default 200)\n"
@@ -46,16 +46,13 @@ constexpr const char* usage_text =
     "  --breakdown NAME      rerun command NAME with -v after its program name and print the\n"
     "                        median of each `step` cexec logs (repeatable; columns side by side)\n"
     "  --breakdown-runs N    runs of each --breakdown command (default 100)\n"
+    "  --env NAME:VAR=VALUE  set VAR for command NAME only (repeatable)\n"
     "  -h, --help            this text\n";
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-struct HelpRequested {};
 
 struct Command {
   std::string name;
   std::vector<std::string> argv;  // argv[0] is an absolute path once resolved
+  std::vector<std::string> env;   // VAR=VALUE set for this command only
 };
 
 struct Options {
@@ -97,70 +94,12 @@ class Fd {
   int _fd = -1;
 };
 
-std::vector<std::string> split_blanks(std::string_view text) {
-  std::vector<std::string> words;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) {
-      ++i;
-    }
-    size_t start = i;
-    while (i < text.size() && text[i] != ' ' && text[i] != '\t') {
-      ++i;
-    }
-    if (i > start) {
-      words.emplace_back(text.substr(start, i - start));
-    }
-  }
-  return words;
-}
-
-int parse_count(std::string_view option, std::string_view value, int minimum) {
-  int n = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-  if (ec != std::errc() || end != value.data() + value.size() || n < minimum) {
-    throw UsageError(std::string(option) + " wants an integer >= " + std::to_string(minimum) + ", not `" +
-                     std::string(value) + "`");
-  }
-  return n;
-}
-
-bool is_executable_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
-
-// Looks the program up once, before timing, so no run pays for a PATH search.
-std::string resolve_program(const std::string& program, const char* path_env) {
-  if (program.find('/') != std::string::npos) {
-    if (!is_executable_file(program)) {
-      throw UsageError("`" + program + "` is not an executable file");
-    }
-    return program;
-  }
-  std::string_view path = path_env ? path_env : "/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t colon = path.find(':', start);
-    std::string dir(path.substr(start, colon == std::string_view::npos ? std::string_view::npos : colon - start));
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
-    if (is_executable_file(candidate)) {
-      return candidate;
-    }
-    if (colon == std::string_view::npos) {
-      break;
-    }
-    start = colon + 1;
-  }
-  throw UsageError("`" + program + "` not found in PATH");
-}
-
 Command parse_command(std::string_view spec, const char* path_env) {
   size_t eq = spec.find('=');
   if (eq == std::string_view::npos || eq == 0) {
     throw UsageError("expected NAME=COMMAND, not `" + std::string(spec) + "`");
   }
-  Command c{std::string(spec.substr(0, eq)), split_blanks(spec.substr(eq + 1))};
+  Command c{std::string(spec.substr(0, eq)), split_blanks(spec.substr(eq + 1)), {}};
   if (c.argv.empty()) {
     throw UsageError("command `" + c.name + "` is empty");
   }
@@ -175,6 +114,7 @@ const Command* find_command(const std::vector<Command>& commands, const std::str
 
 Options parse_options(const std::vector<std::string_view>& args, const char* path_env) {
   Options o;
+  std::vector<std::pair<std::string, std::string>> env;  // command name, VAR=VALUE
   for (size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
     auto value = [&]() -> std::string_view {
@@ -193,6 +133,13 @@ Options parse_options(const std::vector<std::string_view>& args, const char* pat
       o.breakdown_runs = parse_count(a, value(), 1);
     } else if (a == "--breakdown") {
       o.breakdown.emplace_back(value());
+    } else if (a == "--env") {
+      std::string_view v = value();
+      size_t colon = v.find(':');
+      if (colon == std::string_view::npos || v.find('=', colon) == std::string_view::npos) {
+        throw UsageError("--env wants NAME:VAR=VALUE, not `" + std::string(v) + "`");
+      }
+      env.emplace_back(std::string(v.substr(0, colon)), std::string(v.substr(colon + 1)));
     } else if (a == "--versus") {
       std::string_view v = value();
       size_t comma = v.find(',');
@@ -216,6 +163,13 @@ Options parse_options(const std::vector<std::string_view>& args, const char* pat
       }
     }
   }
+  for (const auto& [name, setting] : env) {
+    auto it = std::find_if(o.commands.begin(), o.commands.end(), [&](const Command& c) { return c.name == name; });
+    if (it == o.commands.end()) {
+      throw UsageError("--env `" + name + ":" + setting + "` names no command");
+    }
+    it->env.push_back(setting);
+  }
   for (const auto& name : o.breakdown) {
     if (!find_command(o.commands, name)) {
       throw UsageError("--breakdown `" + name + "` names no command");
@@ -229,43 +183,22 @@ Options parse_options(const std::vector<std::string_view>& args, const char* pat
   return o;
 }
 
-// execve's argument vector, built before fork so the child only calls async-signal-safe functions.
-class ExecArgs {
- public:
-  explicit ExecArgs(const std::vector<std::string>& argv) : _strings(argv) {
-    for (auto& s : _strings) {
-      _pointers.push_back(s.data());
-    }
-    _pointers.push_back(nullptr);
-  }
-  const char* path() const { return _pointers[0]; }
-  char* const* argv() const { return const_cast<char* const*>(_pointers.data()); }
-
- private:
-  std::vector<std::string> _strings;
-  std::vector<char*> _pointers;
-};
-
-std::string describe_status(int status) {
-  if (WIFEXITED(status)) {
-    return "exit status " + std::to_string(WEXITSTATUS(status));
-  }
-  if (WIFSIGNALED(status)) {
-    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
-  }
-  return "wait status " + std::to_string(status);
+// Numbers runs across the whole process, so `{run}` never repeats between phases.
+int next_run_number() {
+  static int counter = 0;
+  return counter++;
 }
 
-std::string join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& w : words) {
-    out += (out.empty() ? "" : " ") + w;
+// What one run execs: the argument vector with `{run}` filled in, and the command's environment.
+CStrings run_argv(const std::vector<std::string>& argv) {
+  if (!has_placeholder(argv, "{run}")) {
+    return CStrings(argv);
   }
-  return out;
+  return CStrings(expand(argv, "{run}", std::to_string(next_run_number())));
 }
 
 // Starts the command with stdin and stdout on /dev/null and stderr on `stderr_fd`.
-pid_t spawn(const ExecArgs& args, char** envp, int devnull, int stderr_fd) {
+pid_t spawn(const CStrings& args, const CStrings& envp, int devnull, int stderr_fd) {
   pid_t pid = ::fork();
   if (pid < 0) {
     throw_errno("fork");
@@ -274,7 +207,7 @@ pid_t spawn(const ExecArgs& args, char** envp, int devnull, int stderr_fd) {
     if (::dup2(devnull, 0) < 0 || ::dup2(devnull, 1) < 0 || ::dup2(stderr_fd, 2) < 0) {
       ::_exit(126);
     }
-    ::execve(args.path(), args.argv(), envp);
+    ::execve(args.first(), args.get(), envp.get());
     ::_exit(127);
   }
   return pid;
@@ -296,12 +229,9 @@ void check_success(const Command& c, const std::vector<std::string>& argv, int s
   }
 }
 
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
 // One launch with all output discarded: wall time from before fork to after waitpid.
-double time_one_run(const Command& c, const ExecArgs& args, char** envp, int devnull) {
+double time_one_run(const Command& c, const CStrings& envp, int devnull) {
+  CStrings args = run_argv(c.argv);
   Clock::time_point t0 = Clock::now();
   pid_t pid = spawn(args, envp, devnull, devnull);
   int status = wait_for(pid);
@@ -310,40 +240,26 @@ double time_one_run(const Command& c, const ExecArgs& args, char** envp, int dev
   return ms_between(t0, t1);
 }
 
-struct Summary {
-  double median = 0;
-  double p10 = 0;
-  double p90 = 0;
-};
-
-// Linear interpolation between closest ranks.
-double percentile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) {
-    return 0;
-  }
-  double pos = q * static_cast<double>(sorted.size() - 1);
-  size_t lo = static_cast<size_t>(pos);
-  size_t hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
-}
-
-Summary summarize(std::vector<double> samples) {
-  std::sort(samples.begin(), samples.end());
-  return Summary{percentile(samples, 0.5), percentile(samples, 0.1), percentile(samples, 0.9)};
-}
-
-double median(std::vector<double> samples) { return summarize(std::move(samples)).median; }
-
 // samples[command][run], measured round-robin after `warmup` discarded rounds.
-std::vector<std::vector<double>> measure_interleaved(const Options& o, char** envp, int devnull) {
-  std::vector<ExecArgs> args;
-  for (const auto& c : o.commands) {
-    args.emplace_back(c.argv);
+// One environment per command: the benchmark's own plus the command's --env settings.
+std::vector<CStrings> command_environments(const std::vector<const Command*>& commands, char** envp) {
+  std::vector<CStrings> envs;
+  for (const Command* c : commands) {
+    envs.emplace_back(environment_with(envp, c->env));
   }
+  return envs;
+}
+
+std::vector<std::vector<double>> measure_interleaved(const Options& o, char** envp, int devnull) {
+  std::vector<const Command*> commands;
+  for (const auto& c : o.commands) {
+    commands.push_back(&c);
+  }
+  std::vector<CStrings> envs = command_environments(commands, envp);
   std::vector<std::vector<double>> samples(o.commands.size());
   for (int round = 0; round < o.warmup + o.runs; ++round) {
     for (size_t i = 0; i < o.commands.size(); ++i) {
-      double ms = time_one_run(o.commands[i], args[i], envp, devnull);
+      double ms = time_one_run(o.commands[i], envs[i], devnull);
       if (round >= o.warmup) {
         samples[i].push_back(ms);
       }
@@ -395,11 +311,6 @@ void print_versus(const Options& o, const std::vector<std::vector<double>>& samp
 
 // ---- breakdown of `cexec -v` ----
 
-struct StepTime {
-  std::string name;
-  double ms = 0;
-};
-
 // What one verbose run logged, and when its `exec` line reached us.
 struct VerboseRun {
   std::vector<StepTime> steps;
@@ -407,43 +318,6 @@ struct VerboseRun {
   double exec_line_ms = 0;   // our clock: fork to the arrival of the `exec` line
   double wall_ms = 0;        // our clock: fork to waitpid
 };
-
-std::optional<double> parse_ms(std::string_view text) {
-  double v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || std::string_view(end, text.data() + text.size() - end) != " ms") {
-    return std::nullopt;
-  }
-  return v;
-}
-
-// "cexec[PID]: step NAME: X.XXX ms" -> {NAME, X}.
-std::optional<StepTime> try_parse_step(std::string_view line) {
-  size_t tag = line.find("]: step ");
-  if (!line.starts_with("cexec[") || tag == std::string_view::npos) {
-    return std::nullopt;
-  }
-  std::string_view rest = line.substr(tag + 8);
-  size_t colon = rest.rfind(": ");
-  if (colon == std::string_view::npos) {
-    return std::nullopt;
-  }
-  auto ms = parse_ms(rest.substr(colon + 2));
-  if (!ms) {
-    return std::nullopt;
-  }
-  return StepTime{std::string(rest.substr(0, colon)), *ms};
-}
-
-// "cexec[PID]: exec PATH after X ms" -> X.
-std::optional<double> try_parse_exec(std::string_view line) {
-  size_t tag = line.find("]: exec ");
-  size_t after = line.rfind(" after ");
-  if (!line.starts_with("cexec[") || tag == std::string_view::npos || after == std::string_view::npos) {
-    return std::nullopt;
-  }
-  return parse_ms(line.substr(after + 7));
-}
 
 std::vector<std::string> verbose_argv(const Command& c) {
   std::vector<std::string> argv = c.argv;
@@ -453,8 +327,8 @@ std::vector<std::string> verbose_argv(const Command& c) {
 
 // Runs the verbose command with stderr on a pipe, reading lines as they come so the `exec` line
 // is stamped on arrival: cexec writes stderr unbuffered and flushes right before execve.
-VerboseRun run_verbose(const Command& c, const std::vector<std::string>& argv, const ExecArgs& args, char** envp,
-                       int devnull) {
+VerboseRun run_verbose(const Command& c, const std::vector<std::string>& argv, const CStrings& envp, int devnull) {
+  CStrings args = run_argv(argv);
   int ends[2];
   if (::pipe2(ends, O_CLOEXEC) != 0) {
     throw_errno("pipe2");
@@ -497,8 +371,8 @@ VerboseRun run_verbose(const Command& c, const std::vector<std::string>& argv, c
   int status = wait_for(pid);
   run.wall_ms = ms_between(t0, Clock::now());
   if (status != 0) {
-    throw std::runtime_error("command `" + c.name + "` failed (" + describe_status(status) + "): " + join(argv) +
-                             "\n" + all);
+    throw std::runtime_error("command `" + c.name + "` failed (" + describe_status(status) + "): " +
+                             join(expand(argv, "{run}", "N")) + "\n" + all);
   }
   if (!saw_exec) {
     throw std::runtime_error("command `" + c.name + "` logged no `exec ... after X ms` line with -v: " + join(argv));
@@ -512,15 +386,7 @@ std::vector<std::string> merged_step_order(const std::vector<std::vector<Verbose
   std::vector<std::string> order;
   for (const auto& per_command : runs) {
     for (const auto& run : per_command) {
-      auto insert_at = order.begin();
-      for (const auto& step : run.steps) {
-        auto found = std::find(order.begin(), order.end(), step.name);
-        if (found == order.end()) {
-          insert_at = order.insert(insert_at, step.name) + 1;
-        } else {
-          insert_at = found + 1;
-        }
-      }
+      merge_step_order(order, run.steps);
     }
   }
   return order;
@@ -605,6 +471,19 @@ void print_breakdown(const Options& o, const std::vector<std::vector<VerboseRun>
     }
     print_breakdown_row(w, d.label, cells);
   }
+  // A step some runs skip (instance-create, once a node instance exists) has its median over the
+  // runs that logged it; say how many.
+  for (size_t i = 0; i < runs.size(); ++i) {
+    for (const auto& name : order) {
+      size_t with = static_cast<size_t>(std::count_if(runs[i].begin(), runs[i].end(), [&](const VerboseRun& r) {
+        return std::any_of(r.steps.begin(), r.steps.end(), [&](const StepTime& s) { return s.name == name; });
+      }));
+      if (with > 0 && with < runs[i].size()) {
+        std::printf("(%s: step %s logged in %zu of %zu runs; its median is over those)\n", o.breakdown[i].c_str(),
+                    name.c_str(), with, runs[i].size());
+      }
+    }
+  }
   std::printf("(%d runs each with -v, round-robin after %d warm-up rounds, stderr read through a pipe;\n"
               " \"before first step\" and \"after exec\" are timed by bench_launch from fork and to waitpid)\n",
               o.breakdown_runs, o.warmup);
@@ -613,16 +492,15 @@ void print_breakdown(const Options& o, const std::vector<std::vector<VerboseRun>
 std::vector<std::vector<VerboseRun>> measure_breakdown(const Options& o, char** envp, int devnull) {
   std::vector<const Command*> commands;
   std::vector<std::vector<std::string>> argvs;
-  std::vector<ExecArgs> args;
   for (const auto& name : o.breakdown) {
     commands.push_back(find_command(o.commands, name));
     argvs.push_back(verbose_argv(*commands.back()));
-    args.emplace_back(argvs.back());
   }
+  std::vector<CStrings> envs = command_environments(commands, envp);
   std::vector<std::vector<VerboseRun>> runs(commands.size());
   for (int round = 0; round < o.warmup + o.breakdown_runs; ++round) {
     for (size_t i = 0; i < commands.size(); ++i) {
-      VerboseRun run = run_verbose(*commands[i], argvs[i], args[i], envp, devnull);
+      VerboseRun run = run_verbose(*commands[i], argvs[i], envs[i], devnull);
       if (round >= o.warmup) {
         runs[i].push_back(std::move(run));
       }
@@ -633,7 +511,11 @@ std::vector<std::vector<VerboseRun>> measure_breakdown(const Options& o, char** 
 
 void print_commands(const Options& o) {
   for (const auto& c : o.commands) {
-    std::printf("  %s = %s\n", c.name.c_str(), join(c.argv).c_str());
+    std::string env;
+    for (const auto& setting : c.env) {
+      env += setting + " ";
+    }
+    std::printf("  %s = %s%s\n", c.name.c_str(), env.c_str(), join(c.argv).c_str());
   }
   std::printf("\n");
 }

@@ -5,6 +5,7 @@
 #include "sys/syscalls.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <fcntl.h>
 #include <map>
@@ -79,16 +80,24 @@ struct Namespaces {
 // Builds the container in a child; for a SquashFS image this process serves it. Throws the
 // builder's error.
 Namespaces build_instance(const LaunchPlan& plan, std::optional<SquashfsService>& service) {
-  if (plan.image_kind == ImageKind::squashfs) {
-    service.emplace(plan.image);
-  }
   auto [keeper_end, builder_end] = sys::socket_pair();
+  // The builder is forked before the service starts its worker threads: a child forked from a
+  // multithreaded process may inherit a lock another thread held (fork(2), "async-signal-safe").
   pid_t builder = sys::fork_process();
   if (builder == 0) {
     keeper_end.reset();
     builder_main(plan, std::move(builder_end));
   }
   builder_end.reset();
+  if (plan.image_kind == ImageKind::squashfs) {
+    try {
+      service.emplace(plan.image);
+    } catch (...) {
+      ::kill(builder, SIGKILL);
+      (void)sys::wait_for(builder);
+      throw;
+    }
+  }
   std::optional<sys::Message> reply;
   if (service) {
     reply = service->accept_mount(keeper_end.get());
