@@ -28,6 +28,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,6 +83,7 @@ struct CexecLog {
 
 struct RunResult {
   double ms = 0;
+  double cpu_ms = 0;  // user + system time of the command and the descendants it reaped
   int status = 0;
   bool timed_out = false;
   int fail_lines = 0;
@@ -197,6 +199,7 @@ bool read_available(int fd, std::string& into) {
 
 struct Captured {
   double ms = 0;
+  double cpu_ms = 0;
   int status = 0;
   bool timed_out = false;
   std::string out;
@@ -268,11 +271,14 @@ Captured run_captured(const CStrings& args, char** envp, int devnull, double tim
   if (err_read.is_open()) {
     read_available(err_read.get(), c.err);
   }
-  while (::waitpid(pid, &c.status, 0) < 0) {
+  struct rusage usage {};
+  while (::wait4(pid, &c.status, 0, &usage) < 0) {
     if (errno != EINTR) {
-      throw_errno("waitpid");
+      throw_errno("wait4");
     }
   }
+  auto ms_of = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) * 1e3 + static_cast<double>(tv.tv_usec) / 1e3; };
+  c.cpu_ms = ms_of(usage.ru_utime) + ms_of(usage.ru_stime);
   return c;
 }
 
@@ -341,6 +347,7 @@ RunResult run_once(const Options& o, const Command& c, int ranks, char** envp, i
   Captured captured = run_captured(args, envp, devnull, o.timeout_s);
   RunResult r;
   r.ms = captured.ms;
+  r.cpu_ms = captured.cpu_ms;
   r.status = captured.status;
   r.timed_out = captured.timed_out;
   parse_output(o, captured.out, r);
@@ -361,19 +368,22 @@ void print_times(const Options& o, const std::vector<std::vector<RunResult>>& ru
   for (const auto& c : o.commands) {
     w = std::max(w, static_cast<int>(c.name.size()));
   }
-  std::printf("%-*s  %10s  %10s  %10s  %7s  %7s  %8s  %11s\n", w, "command", "median ms", "p10 ms", "p90 ms", "ratio",
-              "paired", "failed", "fail lines");
-  std::vector<double> base;
+  std::printf("%-*s  %10s  %10s  %10s  %7s  %7s  %10s  %7s  %8s  %11s\n", w, "command", "median ms", "p10 ms",
+              "p90 ms", "ratio", "paired", "cpu ms", "ratio", "failed", "fail lines");
+  std::vector<double> base, base_cpu;
   for (const auto& r : runs[0]) {
     base.push_back(r.ms);
+    base_cpu.push_back(r.cpu_ms);
   }
   double base_median = median(base);
+  double base_cpu_median = median(base_cpu);
   for (size_t i = 0; i < o.commands.size(); ++i) {
-    std::vector<double> ms, paired, lines;
+    std::vector<double> ms, paired, lines, cpu;
     int failed = 0;
     for (size_t rep = 0; rep < runs[i].size(); ++rep) {
       const RunResult& r = runs[i][rep];
       ms.push_back(r.ms);
+      cpu.push_back(r.cpu_ms);
       paired.push_back(r.ms / runs[0][rep].ms);
       lines.push_back(r.fail_lines);
       failed += r.failed() ? 1 : 0;
@@ -383,8 +393,10 @@ void print_times(const Options& o, const std::vector<std::vector<RunResult>>& ru
     std::string failed_text = std::to_string(failed) + "/" + std::to_string(runs[i].size());
     char lines_text[32];
     std::snprintf(lines_text, sizeof lines_text, "%g (max %g)", l.median, l.max);
-    std::printf("%-*s  %10.1f  %10.1f  %10.1f  %6.2fx  %6.2fx  %8s  %11s\n", w, o.commands[i].name.c_str(), s.median,
-                s.p10, s.p90, s.median / base_median, median(paired), failed_text.c_str(), lines_text);
+    double cpu_median = median(cpu);
+    std::printf("%-*s  %10.1f  %10.1f  %10.1f  %6.2fx  %6.2fx  %10.1f  %6.2fx  %8s  %11s\n", w,
+                o.commands[i].name.c_str(), s.median, s.p10, s.p90, s.median / base_median, median(paired), cpu_median,
+                cpu_median / base_cpu_median, failed_text.c_str(), lines_text);
   }
 }
 
@@ -485,6 +497,28 @@ void print_cexec_logs(const Options& o, const std::vector<std::vector<RunResult>
   }
 }
 
+// One matrix, rank counts down and commands across; `cell` gives a value and a ratio to the first
+// command from the runs of one cell and the first command's runs at the same rank count.
+template <typename Cell>
+void print_summary(const Options& o, const Results& results, const char* title, Cell&& cell) {
+  std::printf("\nsummary: %s against `%s`\n%-6s", title, o.commands[0].name.c_str(), "ranks");
+  for (const auto& c : o.commands) {
+    std::printf("  %20s", c.name.c_str());
+  }
+  std::printf("\n");
+  for (size_t k = 0; k < results.size(); ++k) {
+    std::printf("%-6d", o.ranks[k]);
+    for (size_t i = 0; i < o.commands.size(); ++i) {
+      auto [value, ratio] = cell(results[k][i], results[k][0]);
+      bool failed = std::any_of(results[k][i].begin(), results[k][i].end(), [](const RunResult& r) { return r.failed(); });
+      char text[64];
+      std::snprintf(text, sizeof text, "%.1f (%.2fx)%s", value, ratio, failed ? "!" : "");
+      std::printf("  %20s", text);
+    }
+    std::printf("\n");
+  }
+}
+
 void print_report(const Options& o, const Results& results) {
   for (size_t k = 0; k < results.size(); ++k) {
     if (!o.ranks.empty()) {
@@ -498,32 +532,30 @@ void print_report(const Options& o, const Results& results) {
     print_cexec_logs(o, results[k]);
   }
   std::printf("(%d repetitions each after %d warm-up, interleaved; ratio (and metric difference): of medians to `%s`;\n"
-              " paired: median of "
-              "per-round ratios;\n failed: runs that exited non-zero, timed out or printed a failure line; fail lines: "
-              "output lines per run matching a failure pattern)\n",
+              " paired: median of per-round ratios; cpu ms: median user+system time of the command and the\n"
+              " processes it reaped (mpirun and its ranks, not cexec's detached keeper and FUSE server);\n"
+              " failed: runs that exited non-zero, timed out or printed a failure line;\n"
+              " fail lines: output lines per run matching a failure pattern)\n",
               o.reps, o.warmup, o.commands[0].name.c_str());
   if (o.ranks.size() > 1) {
-    std::printf("\nsummary: median ms (paired ratio to `%s`)\n%-6s", o.commands[0].name.c_str(), "ranks");
-    for (const auto& c : o.commands) {
-      std::printf("  %20s", c.name.c_str());
-    }
-    std::printf("\n");
-    for (size_t k = 0; k < results.size(); ++k) {
-      std::printf("%-6d", o.ranks[k]);
-      for (size_t i = 0; i < o.commands.size(); ++i) {
-        std::vector<double> ms, paired;
-        int failed = 0;
-        for (size_t rep = 0; rep < results[k][i].size(); ++rep) {
-          ms.push_back(results[k][i][rep].ms);
-          paired.push_back(results[k][i][rep].ms / results[k][0][rep].ms);
-          failed += results[k][i][rep].failed() ? 1 : 0;
-        }
-        char cell[64];
-        std::snprintf(cell, sizeof cell, "%.1f (%.2fx)%s", median(ms), median(paired), failed ? "!" : "");
-        std::printf("  %20s", cell);
+    print_summary(o, results, "median ms (paired ratio)", [](const std::vector<RunResult>& runs,
+                                                            const std::vector<RunResult>& base) {
+      std::vector<double> ms, paired;
+      for (size_t rep = 0; rep < runs.size(); ++rep) {
+        ms.push_back(runs[rep].ms);
+        paired.push_back(runs[rep].ms / base[rep].ms);
       }
-      std::printf("\n");
-    }
+      return std::make_pair(median(ms), median(paired));
+    });
+    print_summary(o, results, "median cpu ms (ratio of medians)", [](const std::vector<RunResult>& runs,
+                                                                    const std::vector<RunResult>& base) {
+      std::vector<double> cpu, base_cpu;
+      for (size_t rep = 0; rep < runs.size(); ++rep) {
+        cpu.push_back(runs[rep].cpu_ms);
+        base_cpu.push_back(base[rep].cpu_ms);
+      }
+      return std::make_pair(median(cpu), median(cpu) / median(base_cpu));
+    });
     std::printf("(! marks a cell with failed runs)\n");
   }
 }

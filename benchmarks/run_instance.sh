@@ -23,9 +23,10 @@ ranks="1,2,4,8,16,32,64"
 reps=10
 scaling_linger=1
 verbose_reps=3
+scaling_timeout=30
 launch_runs=200
 breakdown_runs=50
-mpi_reps=7
+mpi_reps=15
 noshare_reps=2
 noshare_timeout=20
 
@@ -38,6 +39,7 @@ Usage: benchmarks/run_instance.sh [OPTIONS]
   --reps N              interleaved repetitions per rank count and variant (default $reps)
   --linger S            CEXEC_LINGER for the scaling runs (default $scaling_linger s; see README)
   --verbose-reps N      repetitions of the -v pass of the scaling part (default $verbose_reps)
+  --scaling-timeout S   seconds before a scaling run counts as hung (default $scaling_timeout)
   --launch-runs N       runs of each command in the repeated-launch part (default $launch_runs)
   --breakdown-runs N    runs of each cexec -v command for its step breakdown (default $breakdown_runs)
   --mpi-reps N          runs of each MPI variant that does not hang (default $mpi_reps)
@@ -57,6 +59,7 @@ while (($#)); do
     --reps) reps=$2; shift 2 ;;
     --linger) scaling_linger=$2; shift 2 ;;
     --verbose-reps) verbose_reps=$2; shift 2 ;;
+    --scaling-timeout) scaling_timeout=$2; shift 2 ;;
     --launch-runs) launch_runs=$2; shift 2 ;;
     --breakdown-runs) breakdown_runs=$2; shift 2 ;;
     --mpi-reps) mpi_reps=$2; shift 2 ;;
@@ -225,7 +228,7 @@ if has_part scaling; then
   echo "== 1. startup scaling: mpirun -np N ... /bin/true (CEXEC_LINGER=$scaling_linger)"
   describe_load
   as_bench_user env "CEXEC_LINGER=$scaling_linger" "$tmp/bin/bench_jobs" --reps "$reps" --warmup 1 \
-    --ranks "$ranks" --timeout 300 --fail-pattern "]: error: " --fail-pattern "cexec: " --may-fail ch-run-join \
+    --ranks "$ranks" --timeout "$scaling_timeout" --fail-pattern "]: error: " --fail-pattern "cexec: " --may-fail ch-run-join \
     "bare=$mpirun_n /bin/true" \
     "cexec=$mpirun_n $cexec $img /bin/true" \
     "cexec-noshare=$mpirun_n $cexec --no-share $img /bin/true" \
@@ -237,7 +240,7 @@ if has_part scaling; then
   describe_load
   verbose_ranks=$(tr ',' '\n' <<<"$ranks" | sort -n | tail -2 | paste -sd,)
   as_bench_user env "CEXEC_LINGER=$scaling_linger" "$tmp/bin/bench_jobs" --reps "$verbose_reps" --warmup 0 \
-    --ranks "$verbose_ranks" --timeout 300 --fail-pattern "cexec: " \
+    --ranks "$verbose_ranks" --timeout "$scaling_timeout" --fail-pattern "cexec: " \
     "bare=$mpirun_n /bin/true" \
     "cexec-v=$mpirun_n $cexec -v $img /bin/true" \
     "cexec-noshare-v=$mpirun_n $cexec -v --no-share $img /bin/true" \
