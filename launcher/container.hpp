@@ -6,8 +6,17 @@
 #include "log.hpp"
 #include "plan.hpp"
 
+#include <sys/types.h>
+
 namespace cexec {
 
 void enter_container(const LaunchPlan& plan, Log& log);
+
+// unshare(2) with CLONE_NEWUSER among `flags`; an unavailable user namespace becomes
+// Error(host_unsupported) naming the sysctl an admin must change.
+void unshare_user_namespace(int flags);
+
+// The one-line uid and gid maps an unprivileged process may write for itself (setgroups denied).
+void write_own_id_maps(uid_t inside_uid, uid_t outside_uid, gid_t inside_gid, gid_t outside_gid);
 
 }  // namespace cexec

@@ -1,5 +1,7 @@
 #include "pipeline.hpp"
 
+#include "build/build_command.hpp"
+#include "build/inspect.hpp"
 #include "cli.hpp"
 #include "container.hpp"
 #include "host_facts.hpp"
@@ -161,6 +163,12 @@ void drop_privileges() {
 int launch(const std::vector<std::string>& args, char** environ) {
   refuse_privileged_install();
   CliOutcome cli = parse_command_line(args);
+  if (cli.build) {
+    return build::run_build_command(*cli.build, environ);
+  }
+  if (cli.inspect) {
+    return build::run_inspect(*cli.inspect);
+  }
   if (!cli.options) {
     std::fputs(cli.text.c_str(), cli.to_stderr ? stderr : stdout);
     return cli.exit_code;

@@ -1,6 +1,8 @@
 #include "syscalls.hpp"
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -358,6 +360,70 @@ int wait_for(pid_t pid) {
     throw_errno("waitpid", std::to_string(pid));
   }
   return status;
+}
+
+[[noreturn]] void exec_program(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  std::vector<char*> cargv;
+  for (const auto& a : argv) {
+    cargv.push_back(const_cast<char*>(a.c_str()));
+  }
+  cargv.push_back(nullptr);
+  std::vector<char*> cenv;
+  for (const auto& e : env) {
+    cenv.push_back(const_cast<char*>(e.c_str()));
+  }
+  cenv.push_back(nullptr);
+  // execvpe searches the PATH of the calling process, so make it the program's own.
+  for (const auto& e : env) {
+    if (e.starts_with("PATH=")) {
+      ::setenv("PATH", e.c_str() + 5, 1);
+    }
+  }
+  ::execvpe(cargv[0], cargv.data(), cenv.data());
+  throw_errno("execve", argv[0]);
+}
+
+int spawn_and_wait(const std::vector<std::string>& argv, const std::vector<std::string>& env, bool stdin_null) {
+  pid_t pid = fork_process();
+  if (pid == 0) {
+    if (stdin_null) {
+      int fd = ::open("/dev/null", O_RDONLY);
+      if (fd >= 0) {
+        ::dup2(fd, 0);
+      }
+    }
+    try {
+      exec_program(argv, env);
+    } catch (const SysError& e) {
+      std::fprintf(stderr, "cexec: %s\n", e.what());
+    }
+    ::_exit(127);
+  }
+  return wait_for(pid);
+}
+
+void chroot_to(int dirfd) {
+  if (::fchdir(dirfd) != 0) {
+    throw_errno("fchdir", fd_path(dirfd));
+  }
+  if (::chroot(".") != 0) {
+    throw_errno("chroot", ".");
+  }
+  if (::chdir("/") != 0) {
+    throw_errno("chdir", "/");
+  }
+}
+
+void detach_mount(const std::string& path) {
+  if (::umount2(path.c_str(), MNT_DETACH) != 0) {
+    throw_errno("umount2", path);
+  }
+}
+
+void redirect_fd(int from, int to) {
+  if (retry_eintr([&] { return ::dup2(from, to); }) < 0) {
+    throw_errno("dup2", std::to_string(from), std::to_string(to));
+  }
 }
 
 }  // namespace cexec::sys

@@ -68,4 +68,13 @@ std::pair<Fd, Fd> socket_pair();
 pid_t fork_process();
 int wait_for(pid_t pid);
 
+// Runs a host program (searched in PATH from `env`) with exactly `env`, waits and returns the
+// wait(2) status. `stdin_null` gives it /dev/null as standard input.
+int spawn_and_wait(const std::vector<std::string>& argv, const std::vector<std::string>& env, bool stdin_null = true);
+// execvpe(2) with std::strings; returns only by throwing.
+[[noreturn]] void exec_program(const std::vector<std::string>& argv, const std::vector<std::string>& env);
+void chroot_to(int dirfd);     // fchdir + chroot(".") + chdir("/")
+void detach_mount(const std::string& path);  // umount2(MNT_DETACH)
+void redirect_fd(int from, int to);          // dup2 that names both in errors
+
 }  // namespace cexec::sys
