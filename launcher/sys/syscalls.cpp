@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -418,6 +419,14 @@ void detach_mount(const std::string& path) {
   if (::umount2(path.c_str(), MNT_DETACH) != 0) {
     throw_errno("umount2", path);
   }
+}
+
+Fd memory_file(const char* name) {
+  int fd = ::memfd_create(name, MFD_CLOEXEC);
+  if (fd < 0) {
+    throw_errno("memfd_create", name);
+  }
+  return Fd(fd);
 }
 
 void redirect_fd(int from, int to) {

@@ -76,5 +76,6 @@ int spawn_and_wait(const std::vector<std::string>& argv, const std::vector<std::
 void chroot_to(int dirfd);     // fchdir + chroot(".") + chdir("/")
 void detach_mount(const std::string& path);  // umount2(MNT_DETACH)
 void redirect_fd(int from, int to);          // dup2 that names both in errors
+Fd memory_file(const char* name);            // memfd_create: a file that needs no disk space
 
 }  // namespace cexec::sys
