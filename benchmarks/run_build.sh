@@ -86,8 +86,10 @@ as mksquashfs "$work/out/tree" "$work/out/plain.img" -comp zstd -noappend -quiet
 t5=$(now)
 
 a=$(elapsed "$t0" "$t1"); b=$(elapsed "$t2" "$t3"); c=$(elapsed "$t4" "$t5")
-squash=$(awk '/step squash/ {print $4}' "$work/b.log")
-bootstrap_copy=$(awk '/step bootstrap/ {print $4}' "$work/b.log")
+squash=$(awk '/step squash:/ {print $5}' "$work/b.log")
+bootstrap_copy=$(awk '/step bootstrap:/ {print $5}' "$work/b.log")
+cleanup_b=$(awk '/step cleanup:/ {print $5}' "$work/b.log")
+digest_b=$(awk '/step digest:/ {print $5}' "$work/b.log")
 size_b=$(stat -c %s "$work/out/cexec.img"); size_c=$(stat -c %s "$work/out/plain.img")
 tree=$(du -sb "$work/out/tree" | cut -f1)
 echo "== results"
@@ -96,5 +98,7 @@ printf '| A: cexec build --sandbox from the definition (bootstrap + %%post + %%t
 printf '| B: cexec build IMG TREE, total | %.1f | %s |\n' "$b" "$size_b"
 printf '| &nbsp;&nbsp;of which copying the tree into the sandbox | %.1f | |\n' "$bootstrap_copy"
 printf '| &nbsp;&nbsp;of which mksquashfs in the sandbox | %.1f | |\n' "$squash"
+printf '| &nbsp;&nbsp;of which removing the work tree | %.1f | |\n' "$cleanup_b"
+printf '| &nbsp;&nbsp;of which the sha256 digest | %.1f | |\n' "$digest_b"
 printf '| C: plain mksquashfs -comp zstd of the same tree | %.1f | %s |\n' "$c" "$size_c"
 printf '| B / C | %sx | %+d bytes |\n' "$(awk -v b="$b" -v c="$c" 'BEGIN {printf "%.2f", b / c}')" "$((size_b - size_c))"

@@ -142,16 +142,8 @@ void drop_privileges() {
 
 [[noreturn]] void exec_payload(const std::string& path, const std::vector<std::string>& argv, const EnvList& env) {
   std::vector<std::string> envs = to_environ(env);
-  std::vector<char*> cargv;
-  for (const auto& a : argv) {
-    cargv.push_back(const_cast<char*>(a.c_str()));
-  }
-  cargv.push_back(nullptr);
-  std::vector<char*> cenv;
-  for (const auto& e : envs) {
-    cenv.push_back(const_cast<char*>(e.c_str()));
-  }
-  cenv.push_back(nullptr);
+  std::vector<char*> cargv = sys::c_string_array(argv);
+  std::vector<char*> cenv = sys::c_string_array(envs);
   ::execve(path.c_str(), cargv.data(), cenv.data());
   int err = errno;
   throw Error(ErrorKind::command_not_found,

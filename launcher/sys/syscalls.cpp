@@ -276,9 +276,11 @@ void mount_legacy(const std::string& source, const std::string& target, const ch
 
 namespace {
 
-std::optional<Fd> open_how_resolve(int rootfd, const std::string& path, uint64_t flags, uint64_t resolve) {
+std::optional<Fd> open_how_resolve(int rootfd, const std::string& path, uint64_t flags, uint64_t resolve,
+                                   mode_t mode = 0) {
   struct open_how how {};
   how.flags = flags | O_CLOEXEC;
+  how.mode = (flags & O_CREAT) ? mode : 0;  // openat2 refuses a mode without O_CREAT
   how.resolve = resolve;
   int fd = static_cast<int>(
       retry_eintr([&] { return ::syscall(SYS_openat2, rootfd, path.c_str(), &how, sizeof how); }));
@@ -290,8 +292,8 @@ std::optional<Fd> open_how_resolve(int rootfd, const std::string& path, uint64_t
 
 }  // namespace
 
-std::optional<Fd> try_open_in_root(int rootfd, const std::string& path, uint64_t flags) {
-  return open_how_resolve(rootfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+std::optional<Fd> try_open_in_root(int rootfd, const std::string& path, uint64_t flags, mode_t mode) {
+  return open_how_resolve(rootfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, mode);
 }
 
 std::optional<Fd> try_open_beneath(int rootfd, const std::string& path, uint64_t flags) {
@@ -363,17 +365,18 @@ int wait_for(pid_t pid) {
   return status;
 }
 
+std::vector<char*> c_string_array(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (const auto& s : strings) {
+    out.push_back(const_cast<char*>(s.c_str()));
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
 [[noreturn]] void exec_program(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
-  std::vector<char*> cargv;
-  for (const auto& a : argv) {
-    cargv.push_back(const_cast<char*>(a.c_str()));
-  }
-  cargv.push_back(nullptr);
-  std::vector<char*> cenv;
-  for (const auto& e : env) {
-    cenv.push_back(const_cast<char*>(e.c_str()));
-  }
-  cenv.push_back(nullptr);
+  std::vector<char*> cargv = c_string_array(argv);
+  std::vector<char*> cenv = c_string_array(env);
   // execvpe searches the PATH of the calling process, so make it the program's own.
   for (const auto& e : env) {
     if (e.starts_with("PATH=")) {

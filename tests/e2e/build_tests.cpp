@@ -166,6 +166,7 @@ BOOST_AUTO_TEST_CASE(definition_with_every_section) {
              "echo setup > \"$CEXEC_ROOTFS/from-setup\"\n"
              "%files\n"
              "hello.txt /opt/data/hello.txt\n"
+             "hello.txt /etc-link/via-link.txt\n"  // the image's /etc-link -> /etc, followed inside it
              "%post\n"
              "echo \"post as $(id -u)\" > /post-marker\n"
              "chown 1234:5678 /opt/data/hello.txt\n"
@@ -187,8 +188,9 @@ BOOST_AUTO_TEST_CASE(definition_with_every_section) {
   for (const char* stage : {"[setup]", "[files]", "[post]", "[test]", "[squash]"}) {
     BOOST_CHECK_MESSAGE(contains(o.err, stage), stage << " missing from " << o.err);
   }
-  auto e = run_cexec({"exec", out, "cat", "/from-setup", "/post-marker", "/opt/data/hello.txt"}, env);
-  BOOST_CHECK_EQUAL(e.out, "setup\npost as 0\nhello from the host\n");
+  auto e = run_cexec({"exec", out, "cat", "/from-setup", "/post-marker", "/opt/data/hello.txt", "/etc/via-link.txt"}, env);
+  BOOST_CHECK_EQUAL(e.out, "setup\npost as 0\nhello from the host\nhello from the host\n");
+  BOOST_CHECK(!fs::exists("/etc/via-link.txt"));
   auto r = run_cexec({"run", out, "x"}, env);
   BOOST_CHECK_EQUAL(r.out, "runscript says from the definition: x\n");
   auto h = run_cexec({"run-help", out}, env);
@@ -284,6 +286,22 @@ BOOST_AUTO_TEST_CASE(syntax_errors_name_file_and_line) {
   auto missing = cexec_build({work / "bad.img", work / "no-such.def"}, env);
   BOOST_CHECK_EQUAL(missing.status, exit_code_for(ErrorKind::input_missing));
   BOOST_CHECK(!fs::exists(work / "bad.img"));
+  check_no_build_leftovers(work.path());
+}
+
+BOOST_AUTO_TEST_CASE(files_destination_escaping_the_image_is_refused) {
+  write_text(work / "f.txt", "x\n");
+  std::string def = work / "escape.def";
+  // The staged image's /escape -> ../../../.. climbs above its root.
+  write_text(def, "Bootstrap: directory\nFrom: " + rootfs() + "\n%files\nf.txt /escape/tmp/cexec-files-escape\n");
+  auto o = cexec_build({work / "escape.img", def}, env);
+  BOOST_CHECK_EQUAL(o.status, exit_code_for(ErrorKind::bind_destination));
+  BOOST_CHECK_MESSAGE(contains(o.err, def + ":4: %files destination `/escape/tmp/cexec-files-escape` leads out of the image"), o);
+  BOOST_CHECK(!fs::exists("/tmp/cexec-files-escape"));
+  write_text(def, "Bootstrap: directory\nFrom: " + rootfs() + "\n%files\nmissing.txt /opt/\n");
+  auto missing = cexec_build({work / "escape.img", def}, env);
+  BOOST_CHECK_EQUAL(missing.status, exit_code_for(ErrorKind::input_missing));
+  BOOST_CHECK(contains(missing.err, def + ":4: %files source"));
   check_no_build_leftovers(work.path());
 }
 
