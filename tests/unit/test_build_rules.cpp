@@ -181,7 +181,6 @@ IdentityFacts user(uid_t uid) {
   who.uid = uid;
   who.gid = uid;
   who.user_name = "alice";
-  who.group_name = "alice";
   return who;
 }
 
