@@ -179,6 +179,10 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
     std::string what = e.what();
     if (what.find("image is required") != std::string::npos) {
       what = "missing IMAGE";
+    } else if (what.find("output is required") != std::string::npos) {
+      what = "missing OUT and SPEC: cexec build [OPTIONS] OUT SPEC";
+    } else if (what.find("spec is required") != std::string::npos) {
+      what = "missing SPEC: cexec build [OPTIONS] OUT SPEC";
     }
     return usage_error(what);
   }

@@ -9,8 +9,8 @@ namespace {
 // Codes follow sysexits(3) where a meaning matches and stay below 126 so they never look like
 // "command not executable" (126), "not found" (127) or a signal death (128+N).
 constexpr std::array<ExitCodeEntry, 11> table{{
-    {ErrorKind::usage, 64, "bad command line (unknown option, missing image, malformed bind or env)"},
-    {ErrorKind::image_invalid, 65, "image is not an image, or a truncated or corrupt SquashFS"},
+    {ErrorKind::usage, 64, "bad command line (unknown option, missing image, malformed bind or env), definition file syntax"},
+    {ErrorKind::image_invalid, 65, "image is not an image, a truncated or corrupt SquashFS, or an archive member was refused"},
     {ErrorKind::input_missing, 66, "image, bind source or env file missing or unreadable"},
     {ErrorKind::command_not_found, 67, "command not found or not executable in the image"},
     {ErrorKind::bind_destination, 68, "bind destination relative, escaping the image, or not creatable"},
