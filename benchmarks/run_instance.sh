@@ -9,7 +9,8 @@
 #   2. repeated single launches: `cexec IMG /bin/true` reusing the instance within the linger,
 #      a creating launch, and `--no-share`, against a bare exec; with the -v step breakdown;
 #   3. intra-node MPI: 8-byte latency and 4 MiB bandwidth between two ranks, native against cexec
-#      (shared) and `--no-share` (under a time-out: it may hang without cross-memory attach).
+#      (shared) and `--no-share` (under a time-out: it may hang without cross-memory attach), with
+#      mpi_probe and with bench_pingpong (the same, in short windows: best and median window).
 # Runs as the invoking user (root on the test machines); --user NAME measures as NAME via setpriv.
 # See benchmarks/README.md.
 set -euo pipefail
@@ -87,7 +88,7 @@ build_binaries() {
   if [[ ! -f $build_dir/build.ninja ]] || ! grep -q '^CEXEC_BUILD_TESTS:BOOL=ON' "$build_dir/CMakeCache.txt"; then
     cmake -S "$repo" -B "$build_dir" -G Ninja -DCEXEC_BUILD_TESTS=ON >/dev/null
   fi
-  ninja -C "$build_dir" cexec mpi_probe bench_launch bench_jobs >/dev/null
+  ninja -C "$build_dir" cexec mpi_probe bench_launch bench_jobs bench_pingpong >/dev/null
 }
 
 # The five processes using the most CPU over one second (top's second frame: its first counts
@@ -166,7 +167,7 @@ report_leftovers() {
 if ((do_build)); then
   build_binaries
 fi
-for b in cexec tests/mpi_probe benchmarks/bench_launch benchmarks/bench_jobs; do
+for b in cexec tests/mpi_probe benchmarks/bench_launch benchmarks/bench_jobs benchmarks/bench_pingpong; do
   [[ -x $build_dir/$b ]] || die "no $b in $build_dir (build with CEXEC_BUILD_TESTS=ON, or drop --no-build)"
 done
 for tool in mpirun ch-run mksquashfs; do
@@ -206,7 +207,7 @@ chmod 0755 "$tmp"  # the measuring user must reach the images and binaries
 # Copies of the binaries, readable by the measuring user wherever the build directory lives.
 mkdir -p "$tmp/bin" "$tmp/hostbin"
 cp "$build_dir/cexec" "$build_dir/tests/mpi_probe" "$build_dir/benchmarks/bench_launch" \
-  "$build_dir/benchmarks/bench_jobs" "$tmp/bin/"
+  "$build_dir/benchmarks/bench_jobs" "$build_dir/benchmarks/bench_pingpong" "$tmp/bin/"
 cp /bin/busybox "$tmp/hostbin/true"  # busybox picks its applet from argv[0]'s name
 chmod -R a+rX "$tmp/bin" "$tmp/hostbin"
 cexec=$tmp/bin/cexec
@@ -279,7 +280,18 @@ if has_part mpi; then
     "native-nocma=mpirun $nocma -np 2 $tmp/bin/mpi_probe bench" \
     "cexec-noshare-nocma=mpirun $nocma -np 2 $cexec --no-share $img mpi_probe bench" || status=1
   echo
-  echo "== 3b. plain --no-share (each rank its own user namespace; time-out ${noshare_timeout} s)"
+  echo "== 3b. the same, measured in short windows (bench_pingpong: best and median window)"
+  echo "(bench_pingpong runs from the host's /tmp inside the container, against the image's Open MPI)"
+  describe_load
+  as_bench_user "$tmp/bin/bench_jobs" --reps "$mpi_reps" --warmup 1 --timeout 180 \
+    --metric latency_8B_us_best --metric latency_8B_us_median \
+    --metric bandwidth_4MiB_MBps_best --metric bandwidth_4MiB_MBps_median \
+    "native=mpirun -np 2 $tmp/bin/bench_pingpong" \
+    "cexec=mpirun -np 2 $cexec $img $tmp/bin/bench_pingpong" \
+    "native-nocma=mpirun $nocma -np 2 $tmp/bin/bench_pingpong" \
+    "cexec-noshare-nocma=mpirun $nocma -np 2 $cexec --no-share $img $tmp/bin/bench_pingpong" || status=1
+  echo
+  echo "== 3c. plain --no-share (each rank its own user namespace; time-out ${noshare_timeout} s)"
   describe_load
   as_bench_user "$tmp/bin/bench_jobs" --reps "$noshare_reps" --warmup 0 --timeout "$noshare_timeout" \
     --metric latency_8B_us --metric bandwidth_4MiB_MBps --fail-pattern "CMA" --may-fail cexec-noshare \

@@ -19,6 +19,17 @@ Examples:
 constexpr const char* run_examples = R"(
 Examples:
   cexec run tf.img --epochs 10                  (runs /.cexec/runscript with the arguments))";
+constexpr const char* build_examples = R"(
+Examples:
+  cexec build bookworm.img examples/bookworm-python.def
+  cexec build --sandbox rootfs/ bookworm.def     (a directory instead of a SquashFS file)
+  cexec build app.img rootfs/                    (squash an existing root filesystem)
+  cexec build app.img app-docker.tar             (a `docker save` or OCI image-layout archive)
+Exit status: 0; the status of a failing %setup, %post or %test; or one of cexec's codes (cexec --help).)";
+constexpr const char* inspect_examples = R"(
+Examples:
+  cexec inspect tf.img
+  cexec inspect --json tf.img | jq .labels)";
 constexpr const char* shell_examples = R"(
 Examples:
   cexec shell tf.img
@@ -44,7 +55,23 @@ void add_common_options(CLI::App* app, LaunchOptions& o) {
 }
 
 bool is_verb(const std::string& s) {
-  return s == "exec" || s == "run" || s == "shell";
+  return s == "exec" || s == "run" || s == "shell" || s == "build" || s == "inspect" || s == "run-help";
+}
+
+void add_build_options(CLI::App* app, BuildOptions& b) {
+  app->add_option("output", b.output, "The image to write (a SquashFS file, or a directory with --sandbox)")
+      ->required()
+      ->type_name("OUT");
+  app->add_option("spec", b.spec, "A definition file, a root filesystem directory, a SquashFS image, or a docker/OCI archive")
+      ->required()
+      ->type_name("SPEC");
+  app->add_flag("--sandbox", b.sandbox, "Write a directory (sandbox) instead of a SquashFS file");
+  app->add_flag("-F,--force", b.force, "Replace OUT if it exists");
+  app->add_flag("-T,--notest", b.notest, "Do not run the %test section");
+  app->add_flag("--keep-failed", b.keep_failed, "Keep the partial root of a failed build and print its path");
+  app->add_option("--compression", b.compression, "SquashFS compressor: zstd (default), gzip, xz, lz4, lzo")->type_name("NAME");
+  app->add_flag_callback("-v,--verbose", [&b] { b.verbosity = Verbosity::verbose; }, "Print the build plan");
+  app->add_flag_callback("-q,--quiet", [&b] { b.verbosity = Verbosity::quiet; }, "Print only errors (and the digest)");
 }
 
 std::string exit_code_help() {
@@ -102,6 +129,19 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   auto* shell = app.add_subcommand("shell", "Start an interactive shell inside IMAGE");
   shell->footer(std::string("\nUsage: cexec shell [OPTIONS] IMAGE\n") + shell_examples);
 
+  BuildOptions b;
+  InspectOptions inspect_options;
+  auto* build = app.add_subcommand("build", "Build an image from a definition file, a directory, an image or an archive");
+  build->footer(std::string("\nUsage: cexec build [OPTIONS] OUT SPEC\n") + build_examples);
+  add_build_options(build, b);
+  auto* inspect = app.add_subcommand("inspect", "Show an image's labels, environment, runscript, help, definition, size and digest");
+  inspect->footer(std::string("\nUsage: cexec inspect [--json] IMAGE\n") + inspect_examples);
+  inspect->add_flag("--json", inspect_options.json, "Print JSON");
+  inspect->add_option("image", inspect_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
+  auto* run_help = app.add_subcommand("run-help", "Print the image's help (%help of its definition file)");
+  run_help->footer("\nUsage: cexec run-help IMAGE\n");
+  run_help->add_option("image", inspect_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
+
   for (auto* sub : {exec, run, shell}) {
     add_common_options(sub, o);
     sub->add_option("image", o.image, "A SquashFS image file or a directory (sandbox)")->required()->type_name("IMAGE");
@@ -118,7 +158,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
     return out;
   };
   if (args.empty()) {
-    return usage_error("missing verb or IMAGE: cexec [exec|run|shell] [OPTIONS] IMAGE [COMMAND...]");
+    return usage_error("missing verb or IMAGE: cexec [exec|run|shell] [OPTIONS] IMAGE [COMMAND...], or cexec build|inspect|run-help");
   }
   if (CLI::App* sub = args[0] == "exec" ? exec : args[0] == "run" ? run : args[0] == "shell" ? shell : nullptr) {
     if (auto unknown = first_unknown_option(sub, args); !unknown.empty()) {
@@ -141,8 +181,21 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
     std::string what = e.what();
     if (what.find("image is required") != std::string::npos) {
       what = "missing IMAGE";
+    } else if (what.find("output is required") != std::string::npos) {
+      what = "missing OUT and SPEC: cexec build [OPTIONS] OUT SPEC";
+    } else if (what.find("spec is required") != std::string::npos) {
+      what = "missing SPEC: cexec build [OPTIONS] OUT SPEC";
     }
     return usage_error(what);
+  }
+  if (build->parsed()) {
+    out.build = std::move(b);
+    return out;
+  }
+  if (inspect->parsed() || run_help->parsed()) {
+    inspect_options.help_only = run_help->parsed();
+    out.inspect = std::move(inspect_options);
+    return out;
   }
   if (exec->parsed()) {
     o.verb = Verb::exec;

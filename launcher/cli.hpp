@@ -11,6 +11,8 @@ namespace cexec {
 
 struct CliOutcome {
   std::optional<LaunchOptions> options;  // set when a launch was asked for
+  std::optional<BuildOptions> build;     // `cexec build`
+  std::optional<InspectOptions> inspect; // `cexec inspect`, `cexec run-help`
   int exit_code = 0;                     // otherwise: exit with this after printing `text`
   std::string text;
   bool to_stderr = false;

@@ -33,23 +33,8 @@ Error setup_error(const char* context, const SysError& e) {
 
 // Creates the user and mount namespaces and maps the caller's uid and gid to themselves.
 void enter_user_namespace(uid_t uid, gid_t gid) {
-  try {
-    sys::unshare(CLONE_NEWUSER | CLONE_NEWNS);
-  } catch (const SysError& e) {
-    if (e.err() == EPERM || e.err() == ENOSPC || e.err() == EINVAL || e.err() == EUSERS) {
-      throw Error(ErrorKind::host_unsupported,
-                  std::string("user namespaces are unavailable (") + e.code().message() +
-                      "): an admin must set the sysctl user.max_user_namespaces above 0 (and "
-                      "kernel.unprivileged_userns_clone=1 on Debian kernels, "
-                      "kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu)");
-    }
-    throw setup_error("while creating the user namespace", e);
-  }
-  // An unprivileged process may write its own one-line maps only after denying setgroups
-  // (user_namespaces(7), "Writing deny to /proc/pid/setgroups").
-  sys::write_file("/proc/self/setgroups", "deny");
-  sys::write_file("/proc/self/uid_map", id_map_line(uid, uid));
-  sys::write_file("/proc/self/gid_map", id_map_line(gid, gid));
+  unshare_user_namespace(CLONE_NEWUSER | CLONE_NEWNS);
+  write_own_id_maps(uid, uid, gid, gid);
 }
 
 // Clones every host tree that will be bound, before the staging tmpfs hides /tmp.
@@ -286,6 +271,29 @@ void apply_mounts(const LaunchPlan& plan, std::vector<std::optional<sys::Fd>>& c
 }
 
 }  // namespace
+
+void unshare_user_namespace(int flags) {
+  try {
+    sys::unshare(flags);
+  } catch (const SysError& e) {
+    if (e.err() == EPERM || e.err() == ENOSPC || e.err() == EINVAL || e.err() == EUSERS) {
+      throw Error(ErrorKind::host_unsupported,
+                  std::string("user namespaces are unavailable (") + e.code().message() +
+                      "): an admin must set the sysctl user.max_user_namespaces above 0 (and "
+                      "kernel.unprivileged_userns_clone=1 on Debian kernels, "
+                      "kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu)");
+    }
+    throw setup_error("while creating the user namespace", e);
+  }
+}
+
+void write_own_id_maps(uid_t inside_uid, uid_t outside_uid, gid_t inside_gid, gid_t outside_gid) {
+  // An unprivileged process may write its own one-line maps only after denying setgroups
+  // (user_namespaces(7), "Writing deny to /proc/pid/setgroups").
+  sys::write_file("/proc/self/setgroups", "deny");
+  sys::write_file("/proc/self/uid_map", id_map_line(inside_uid, outside_uid));
+  sys::write_file("/proc/self/gid_map", id_map_line(inside_gid, outside_gid));
+}
 
 void enter_container(const LaunchPlan& plan, Log& log, SquashfsServer* server) {
   bool squashfs = plan.image_kind == ImageKind::squashfs;

@@ -6,11 +6,20 @@
 #include "log.hpp"
 #include "plan.hpp"
 
+#include <sys/types.h>
+
 namespace cexec {
 
 class SquashfsServer;
 
 // `server` serves the image when it is a SquashFS (it is null for a directory image).
 void enter_container(const LaunchPlan& plan, Log& log, SquashfsServer* server);
+
+// unshare(2) with CLONE_NEWUSER among `flags`; an unavailable user namespace becomes
+// Error(host_unsupported) naming the sysctl an admin must change.
+void unshare_user_namespace(int flags);
+
+// The one-line uid and gid maps an unprivileged process may write for itself (setgroups denied).
+void write_own_id_maps(uid_t inside_uid, uid_t outside_uid, gid_t inside_gid, gid_t outside_gid);
 
 }  // namespace cexec

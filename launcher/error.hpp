@@ -24,6 +24,7 @@ enum class ErrorKind {
   setup_failed,       // a system call failed while building the container
   policy,             // refused by the admin configuration or by the setuid rule
   config,             // the admin configuration file is malformed or unsafe
+  cannot_create,      // cexec build: OUT exists (no --force), or cannot be written (disk full)
 };
 
 struct Failure {

@@ -28,4 +28,23 @@ struct LaunchOptions {
   Verbosity verbosity = Verbosity::normal;
 };
 
+// `cexec build [options] OUT SPEC`.
+struct BuildOptions {
+  std::string output;
+  std::string spec;               // definition file, directory, SquashFS image or docker/OCI archive
+  bool sandbox = false;           // write a directory instead of a SquashFS file
+  bool force = false;             // replace an existing OUT
+  bool notest = false;            // skip %test
+  bool keep_failed = false;       // keep the partial root of a failed build
+  std::string compression = "zstd";
+  Verbosity verbosity = Verbosity::normal;
+};
+
+// `cexec inspect IMAGE [--json]` and `cexec run-help IMAGE`.
+struct InspectOptions {
+  std::string image;
+  bool json = false;
+  bool help_only = false;  // run-help
+};
+
 }  // namespace cexec

@@ -42,6 +42,17 @@ std::string join_components(const std::vector<std::string>& parts) {
   return out.empty() ? "/" : out;
 }
 
+sys::Fd create_missing_directories(int rootfd, const WalkResult& w, size_t leave) {
+  // join_components() gives "/a/b": an absolute path would make openat ignore rootfd.
+  std::string existing = w.existing.empty() ? "." : join_components(w.existing).substr(1);
+  sys::Fd at = sys::open_at(rootfd, existing, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  for (size_t i = 0; i + leave < w.missing.size(); ++i) {
+    sys::mkdir_at(at.get(), w.missing[i], 0755);
+    at = sys::open_at(at.get(), w.missing[i], O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  }
+  return at;
+}
+
 WalkResult walk_in_root(int rootfd, std::string_view path) {
   WalkResult r;
   std::deque<std::string> pending;

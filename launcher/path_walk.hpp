@@ -24,4 +24,9 @@ WalkResult walk_in_root(int rootfd, std::string_view path);
 
 std::string join_components(const std::vector<std::string>& parts);
 
+// For a walk that ended `missing`: creates the missing directories (mode 0755) below the deepest
+// existing one, all but the last `leave` of them, and returns an O_PATH fd of the deepest
+// directory now present. Paths stay relative to `rootfd`, so nothing is created outside it.
+sys::Fd create_missing_directories(int rootfd, const WalkResult& w, size_t leave);
+
 }  // namespace cexec

@@ -1,5 +1,7 @@
 #include "pipeline.hpp"
 
+#include "build/build_command.hpp"
+#include "build/inspect.hpp"
 #include "cli.hpp"
 #include "container.hpp"
 #include "host_facts.hpp"
@@ -144,16 +146,8 @@ void drop_privileges() {
 
 [[noreturn]] void exec_payload(const std::string& path, const std::vector<std::string>& argv, const EnvList& env) {
   std::vector<std::string> envs = to_environ(env);
-  std::vector<char*> cargv;
-  for (const auto& a : argv) {
-    cargv.push_back(const_cast<char*>(a.c_str()));
-  }
-  cargv.push_back(nullptr);
-  std::vector<char*> cenv;
-  for (const auto& e : envs) {
-    cenv.push_back(const_cast<char*>(e.c_str()));
-  }
-  cenv.push_back(nullptr);
+  std::vector<char*> cargv = sys::c_string_array(argv);
+  std::vector<char*> cenv = sys::c_string_array(envs);
   ::execve(path.c_str(), cargv.data(), cenv.data());
   int err = errno;
   throw Error(ErrorKind::command_not_found,
@@ -165,6 +159,12 @@ void drop_privileges() {
 int launch(const std::vector<std::string>& args, char** environ) {
   refuse_privileged_install();
   CliOutcome cli = parse_command_line(args);
+  if (cli.build) {
+    return build::run_build_command(*cli.build, environ);
+  }
+  if (cli.inspect) {
+    return build::run_inspect(*cli.inspect);
+  }
   if (!cli.options) {
     std::fputs(cli.text.c_str(), cli.to_stderr ? stderr : stdout);
     return cli.exit_code;

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/epoll.h>
@@ -279,9 +282,11 @@ void mount_legacy(const std::string& source, const std::string& target, const ch
 
 namespace {
 
-std::optional<Fd> open_how_resolve(int rootfd, const std::string& path, uint64_t flags, uint64_t resolve) {
+std::optional<Fd> open_how_resolve(int rootfd, const std::string& path, uint64_t flags, uint64_t resolve,
+                                   mode_t mode = 0) {
   struct open_how how {};
   how.flags = flags | O_CLOEXEC;
+  how.mode = (flags & O_CREAT) ? mode : 0;  // openat2 refuses a mode without O_CREAT
   how.resolve = resolve;
   int fd = static_cast<int>(
       retry_eintr([&] { return ::syscall(SYS_openat2, rootfd, path.c_str(), &how, sizeof how); }));
@@ -293,8 +298,8 @@ std::optional<Fd> open_how_resolve(int rootfd, const std::string& path, uint64_t
 
 }  // namespace
 
-std::optional<Fd> try_open_in_root(int rootfd, const std::string& path, uint64_t flags) {
-  return open_how_resolve(rootfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+std::optional<Fd> try_open_in_root(int rootfd, const std::string& path, uint64_t flags, mode_t mode) {
+  return open_how_resolve(rootfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, mode);
 }
 
 std::optional<Fd> try_open_beneath(int rootfd, const std::string& path, uint64_t flags) {
@@ -524,6 +529,79 @@ int wait_for(pid_t pid) {
     throw_errno("waitpid", std::to_string(pid));
   }
   return status;
+}
+
+std::vector<char*> c_string_array(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (const auto& s : strings) {
+    out.push_back(const_cast<char*>(s.c_str()));
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
+[[noreturn]] void exec_program(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  std::vector<char*> cargv = c_string_array(argv);
+  std::vector<char*> cenv = c_string_array(env);
+  // execvpe searches the PATH of the calling process, so make it the program's own.
+  for (const auto& e : env) {
+    if (e.starts_with("PATH=")) {
+      ::setenv("PATH", e.c_str() + 5, 1);
+    }
+  }
+  ::execvpe(cargv[0], cargv.data(), cenv.data());
+  throw_errno("execve", argv[0]);
+}
+
+int spawn_and_wait(const std::vector<std::string>& argv, const std::vector<std::string>& env, bool stdin_null) {
+  pid_t pid = fork_process();
+  if (pid == 0) {
+    if (stdin_null) {
+      int fd = ::open("/dev/null", O_RDONLY);
+      if (fd >= 0) {
+        ::dup2(fd, 0);
+      }
+    }
+    try {
+      exec_program(argv, env);
+    } catch (const SysError& e) {
+      std::fprintf(stderr, "cexec: %s\n", e.what());
+    }
+    ::_exit(127);
+  }
+  return wait_for(pid);
+}
+
+void chroot_to(int dirfd) {
+  if (::fchdir(dirfd) != 0) {
+    throw_errno("fchdir", fd_path(dirfd));
+  }
+  if (::chroot(".") != 0) {
+    throw_errno("chroot", ".");
+  }
+  if (::chdir("/") != 0) {
+    throw_errno("chdir", "/");
+  }
+}
+
+void detach_mount(const std::string& path) {
+  if (::umount2(path.c_str(), MNT_DETACH) != 0) {
+    throw_errno("umount2", path);
+  }
+}
+
+Fd memory_file(const char* name) {
+  int fd = ::memfd_create(name, MFD_CLOEXEC);
+  if (fd < 0) {
+    throw_errno("memfd_create", name);
+  }
+  return Fd(fd);
+}
+
+void redirect_fd(int from, int to) {
+  if (retry_eintr([&] { return ::dup2(from, to); }) < 0) {
+    throw_errno("dup2", std::to_string(from), std::to_string(to));
+  }
 }
 
 }  // namespace cexec::sys

@@ -57,7 +57,8 @@ void mount_legacy(const std::string& source, const std::string& target, const ch
 
 // openat2(2) with RESOLVE_IN_ROOT: `path` is resolved as if `rootfd` were "/", so no symlink or ".."
 // can leave the tree.
-std::optional<Fd> try_open_in_root(int rootfd, const std::string& path, uint64_t flags);
+// `mode` is used with O_CREAT.
+std::optional<Fd> try_open_in_root(int rootfd, const std::string& path, uint64_t flags, mode_t mode = 0);
 // openat2(2) with RESOLVE_BENEATH: fails (EXDEV) on any absolute symlink or ".." leaving `rootfd`.
 std::optional<Fd> try_open_beneath(int rootfd, const std::string& path, uint64_t flags);
 
@@ -104,5 +105,17 @@ int detach_from_caller(int keep, const char* name);
 
 pid_t fork_process();
 int wait_for(pid_t pid);
+
+// Runs a host program (searched in PATH from `env`) with exactly `env`, waits and returns the
+// wait(2) status. `stdin_null` gives it /dev/null as standard input.
+int spawn_and_wait(const std::vector<std::string>& argv, const std::vector<std::string>& env, bool stdin_null = true);
+// argv/envp for the exec family: pointers into `strings`, null-terminated.
+std::vector<char*> c_string_array(const std::vector<std::string>& strings);
+// execvpe(2) with std::strings; returns only by throwing.
+[[noreturn]] void exec_program(const std::vector<std::string>& argv, const std::vector<std::string>& env);
+void chroot_to(int dirfd);     // fchdir + chroot(".") + chdir("/")
+void detach_mount(const std::string& path);  // umount2(MNT_DETACH)
+void redirect_fd(int from, int to);          // dup2 that names both in errors
+Fd memory_file(const char* name);            // memfd_create: a file that needs no disk space
 
 }  // namespace cexec::sys

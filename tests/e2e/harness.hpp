@@ -37,6 +37,9 @@ using cexec::exit_code_for;
 
 using Env = std::map<std::string, std::string>;
 
+// How long one command may run before the harness kills it (a real debootstrap build takes minutes).
+inline std::chrono::seconds command_timeout{60};
+
 struct Outcome {
   int status = -1;  // shell-style: exit code, or 128+N for death by signal N
   std::string out;
@@ -143,7 +146,7 @@ inline Outcome run(const std::vector<std::string>& argv, const Env& env, const s
   Outcome o;
   bool started_done = on_started == nullptr;
   struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto deadline = std::chrono::steady_clock::now() + command_timeout;
   int open_fds = 2;
   while (open_fds > 0) {
     if (std::chrono::steady_clock::now() > deadline) {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the e2e suite's images and support files into STAGE (world-readable, so the unprivileged
 # run can use them). Run as root by the CTest fixture `e2e_images`.
-#   STAGE/bin/{cexec,e2e_tests,probe}   copies of the binaries under test
+#   STAGE/bin/{cexec,e2e_tests,build_tests,probe}   copies of the binaries under test
 #   STAGE/bin/cexec-suid                a setuid-root copy (cexec must refuse to run)
 #   STAGE/images/rootfs/                directory image: busybox, probe, setuid probe, /.cexec metadata
 #   STAGE/images/image.sqfs             the same as SquashFS (zstd)
@@ -16,7 +16,7 @@ rm -rf "$stage"
 mkdir -p "$stage/bin" "$stage/images" "$stage/configs"
 chmod 0755 "$stage" "$stage/bin" "$stage/images" "$stage/configs"
 cp "$build/cexec" "$build/tests/e2e_tests" "$build/tests/mpi_tests" "$build/tests/slurm_tests" \
-  "$build/tests/probe" "$(dirname "$0")/../slurm/cluster.sh" "$stage/bin/"
+  "$build/tests/build_tests" "$build/tests/probe" "$(dirname "$0")/../slurm/cluster.sh" "$stage/bin/"
 cp "$build/cexec" "$stage/bin/cexec-suid"
 chmod 4755 "$stage/bin/cexec-suid"
 
