@@ -19,6 +19,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <dirent.h>
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
@@ -82,6 +83,7 @@ struct CexecLog {
 };
 
 struct RunResult {
+  std::string hung_tree;
   double ms = 0;
   double cpu_ms = 0;  // user + system time of the command and the descendants it reaped
   int status = 0;
@@ -200,11 +202,95 @@ bool read_available(int fd, std::string& into) {
 struct Captured {
   double ms = 0;
   double cpu_ms = 0;
+  std::string hung_tree;  // the process tree when the time-out struck
   int status = 0;
   bool timed_out = false;
   std::string out;
   std::string err;
 };
+
+struct ProcEntry {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  char state = '?';
+  std::string comm;
+};
+
+// pid, state, comm and ppid from /proc/PID/stat ("PID (COMM) STATE PPID ...", COMM may hold blanks).
+std::optional<ProcEntry> try_read_stat(pid_t pid) {
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) {
+    return std::nullopt;
+  }
+  char buf[512];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  std::string_view text(buf, n);
+  size_t open = text.find('(');
+  size_t close = text.rfind(')');
+  if (open == std::string_view::npos || close == std::string_view::npos || close + 4 >= text.size()) {
+    return std::nullopt;
+  }
+  ProcEntry e;
+  e.pid = pid;
+  e.comm = std::string(text.substr(open + 1, close - open - 1));
+  e.state = text[close + 2];
+  std::string_view rest = text.substr(close + 4);
+  std::from_chars(rest.data(), rest.data() + rest.size(), e.ppid);
+  return e;
+}
+
+std::string read_small_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) {
+    return "?";
+  }
+  char buf[128];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  std::string s(buf, n);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\0')) {
+    s.pop_back();
+  }
+  return s.empty() ? "-" : s;
+}
+
+// The process `root` and its descendants with state and kernel wait channel, one per line: what a
+// hung run was doing when its time ran out.
+std::string describe_tree(pid_t root) {
+  std::vector<ProcEntry> all;
+  if (auto* dir = ::opendir("/proc")) {
+    while (auto* d = ::readdir(dir)) {
+      pid_t pid = 0;
+      std::string_view name(d->d_name);
+      auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
+      if (ec == std::errc() && end == name.data() + name.size()) {
+        if (auto e = try_read_stat(pid)) {
+          all.push_back(*e);
+        }
+      }
+    }
+    ::closedir(dir);
+  }
+  std::string out;
+  std::vector<std::pair<pid_t, int>> stack{{root, 0}};
+  while (!stack.empty()) {
+    auto [pid, depth] = stack.back();
+    stack.pop_back();
+    auto it = std::find_if(all.begin(), all.end(), [&](const ProcEntry& e) { return e.pid == pid; });
+    if (it == all.end()) {
+      continue;
+    }
+    out += std::string(static_cast<size_t>(2 * depth), ' ') + std::to_string(pid) + " " + it->comm + " " +
+           it->state + " wchan " + read_small_file("/proc/" + std::to_string(pid) + "/wchan") + "\n";
+    for (const auto& e : all) {
+      if (e.ppid == pid) {
+        stack.emplace_back(e.pid, depth + 1);
+      }
+    }
+  }
+  return out;
+}
 
 // Runs argv in a process group of its own with stdin on /dev/null and stdout and stderr on pipes.
 // The clock stops when the command itself exits: a daemon it left behind holding the pipes (a
@@ -248,6 +334,9 @@ Captured run_captured(const CStrings& args, char** envp, int devnull, double tim
     }
     if (n == 0) {
       // Out of time: SIGTERM lets mpirun take its ranks down; SIGKILL five seconds later if not.
+      if (!c.timed_out) {
+        c.hung_tree = describe_tree(pid);
+      }
       c.timed_out = true;
       ::kill(-pid, signals_sent == 0 ? SIGTERM : SIGKILL);
       ++signals_sent;
@@ -348,6 +437,7 @@ RunResult run_once(const Options& o, const Command& c, int ranks, char** envp, i
   RunResult r;
   r.ms = captured.ms;
   r.cpu_ms = captured.cpu_ms;
+  r.hung_tree = captured.hung_tree;
   r.status = captured.status;
   r.timed_out = captured.timed_out;
   parse_output(o, captured.out, r);
@@ -404,13 +494,16 @@ void print_times(const Options& o, const std::vector<std::vector<RunResult>>& ru
 void print_failures(const Options& o, const std::vector<std::vector<RunResult>>& runs) {
   for (size_t i = 0; i < o.commands.size(); ++i) {
     int timed_out = 0, nonzero = 0, with_lines = 0;
-    std::string example_status, example_line;
+    std::string example_status, example_line, example_tree;
     for (const auto& r : runs[i]) {
       timed_out += r.timed_out ? 1 : 0;
       nonzero += !r.timed_out && r.status != 0 ? 1 : 0;
       with_lines += r.fail_lines > 0 ? 1 : 0;
       if ((r.timed_out || r.status != 0) && example_status.empty()) {
         example_status = r.timed_out ? "timed out" : describe_status(r.status);
+      }
+      if (r.timed_out && example_tree.empty()) {
+        example_tree = r.hung_tree;
       }
       if (r.fail_lines > 0 && example_line.empty()) {
         example_line = r.first_fail_line;
@@ -421,20 +514,42 @@ void print_failures(const Options& o, const std::vector<std::vector<RunResult>>&
                   timed_out, nonzero, with_lines,
                   example_status.empty() ? "" : " (first: ", example_status.c_str(), example_status.empty() ? "" : ")",
                   example_line.empty() ? "" : ("; a failure line: " + example_line).c_str());
+      if (!example_tree.empty()) {
+        std::printf("    processes when its first time-out struck (pid, name, state, kernel wait channel):\n");
+        size_t start = 0;
+        while (start < example_tree.size()) {
+          size_t nl = example_tree.find('\n', start);
+          std::printf("      %s\n", example_tree.substr(start, nl - start).c_str());
+          start = nl + 1;
+        }
+      }
     }
   }
 }
 
+std::optional<double> try_metric(const RunResult& r, const std::string& key) {
+  auto it = r.metrics.find(key);
+  return it == r.metrics.end() ? std::nullopt : std::optional<double>(it->second);
+}
+
+// Per metric: median, min and max over the runs that printed it; ratio and difference of medians
+// to the first command; and the paired ratio, the median over repetitions of value / first
+// command's value in the same repetition (robust against slow moments of a shared machine).
 void print_metrics(const Options& o, const std::vector<std::vector<RunResult>>& runs) {
   for (const auto& key : o.metrics) {
-    std::printf("%-20s  %-20s  %10s  %10s  %10s  %5s  %7s  %10s\n", "command", key.c_str(), "median", "min", "max",
-                "runs", "ratio", "difference");
+    std::printf("%-20s  %-20s  %10s  %10s  %10s  %5s  %7s  %10s  %7s\n", "command", key.c_str(), "median", "min", "max",
+                "runs", "ratio", "difference", "paired");
     std::optional<double> base;
     for (size_t i = 0; i < o.commands.size(); ++i) {
-      std::vector<double> values;
-      for (const auto& r : runs[i]) {
-        if (auto it = r.metrics.find(key); it != r.metrics.end()) {
-          values.push_back(it->second);
+      std::vector<double> values, paired;
+      for (size_t rep = 0; rep < runs[i].size(); ++rep) {
+        auto value = try_metric(runs[i][rep], key);
+        if (!value) {
+          continue;
+        }
+        values.push_back(*value);
+        if (auto base_value = try_metric(runs[0][rep], key); base_value && *base_value != 0) {
+          paired.push_back(*value / *base_value);
         }
       }
       if (values.empty()) {
@@ -447,9 +562,9 @@ void print_metrics(const Options& o, const std::vector<std::vector<RunResult>>& 
       if (i == 0) {
         base = s.median;
       }
-      std::printf("%-20s  %-20s  %10.3f  %10.3f  %10.3f  %2zu/%-2zu  %6.3fx  %+10.3f\n", o.commands[i].name.c_str(), "",
-                  s.median, min, s.max, values.size(), runs[i].size(), base ? s.median / *base : 0.0,
-                  base ? s.median - *base : 0.0);
+      std::printf("%-20s  %-20s  %10.3f  %10.3f  %10.3f  %2zu/%-2zu  %6.3fx  %+10.3f  %6.3fx\n",
+                  o.commands[i].name.c_str(), "", s.median, min, s.max, values.size(), runs[i].size(),
+                  base ? s.median / *base : 0.0, base ? s.median - *base : 0.0, paired.empty() ? 0.0 : median(paired));
     }
   }
 }
