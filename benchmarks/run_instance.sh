@@ -256,10 +256,12 @@ if has_part launch; then
   describe_load
   as_bench_user "$tmp/bin/bench_launch" --runs "$launch_runs" --warmup 5 --breakdown-runs "$breakdown_runs" \
     --env cexec-create:CEXEC_LINGER=0 \
-    --versus cexec,bare --versus cexec,bare-busybox --versus cexec,cexec-noshare --versus cexec-create,cexec-noshare \
+    --versus cexec,bare --versus cexec,bare-busybox --versus cexec-version,bare --versus cexec,cexec-version \
+    --versus cexec,cexec-noshare --versus cexec-create,cexec-noshare \
     --breakdown cexec --breakdown cexec-create --breakdown cexec-noshare \
     "bare=/bin/true" \
     "bare-busybox=$tmp/hostbin/true" \
+    "cexec-version=$cexec --version" \
     "cexec=$cexec $img /bin/true" \
     "cexec-create=$cexec --instance bench-$$-{run} $img /bin/true" \
     "cexec-noshare=$cexec --no-share $img /bin/true" || status=1
