@@ -209,8 +209,7 @@ void mount_build_dev(int rootfd, bool links) {
   sys::move_mount_to(mnt.get(), dev_dir.get(), "", "build /dev");
   // Looked up again from the root: an fd opened before the mount still names the folder beneath it.
   sys::Fd dev = open_root_dir(rootfd, "dev");
-  // ptmx as the host's node: the devpts bound below keeps the host's ptmxmode=000 on its own ptmx.
-  for (const char* node : {"null", "zero", "full", "random", "urandom", "tty", "console", "ptmx"}) {
+  for (const char* node : {"null", "zero", "full", "random", "urandom", "tty", "console"}) {
     sys::Fd mount_point = sys::open_at(dev.get(), node, O_WRONLY | O_CREAT | O_EXCL, 0666);
     // A machine without a console still gets the name, as /dev/null.
     std::string host = std::string("/dev/") + node;
@@ -218,10 +217,18 @@ void mount_build_dev(int rootfd, bool links) {
   }
   sys::mkdir_at(dev.get(), "pts", 0755);
   sys::mkdir_at(dev.get(), "shm", 01777);
-  if (sys::try_stat("/dev/pts/ptmx")) {
-    bind_host("/dev/pts", dev.get(), "pts", false);
+  // A devpts instance of its own (user namespaces may mount one), whose ptmx every user may open:
+  // the host's has ptmxmode=000 and a bound host /dev/ptmx would look for the host's pts.
+  try {
+    sys::Fd pts_fs = sys::fs_open("devpts");
+    sys::fs_config_string(pts_fs.get(), "ptmxmode", "0666");
+    sys::fs_config_string(pts_fs.get(), "mode", "0620");
+    sys::Fd pts = sys::fs_create_mount(pts_fs.get(), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "build /dev/pts");
+    sys::move_mount_to(pts.get(), dev.get(), "pts", "build /dev/pts");
+  } catch (const SysError&) {
+    // Without devpts the build gets no pseudo-terminals, which builds do not need.
   }
-  for (const auto& [name, target] : {std::pair{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
+  for (const auto& [name, target] : {std::pair{"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
                                      {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}}) {
     if (links && ::symlinkat(target, dev.get(), name) != 0) {
       sys::throw_errno("symlink", name);

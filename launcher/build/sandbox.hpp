@@ -42,9 +42,9 @@ struct RootCommand {
 // what it added to the tree and exits with the command's status.
 [[noreturn]] void run_chrooted(const std::string& root, const RootCommand& command, Fakeroot mode);
 
-// Inside BuildSandbox::run: a tmpfs on ROOT/dev holding null, zero, full, random, urandom, tty,
-// console and ptmx bound from the host, plus pts, shm and (with `links`) the fd, stdin, stdout and
-// stderr links. Device nodes cannot be created in a user namespace, and tools that make them
+// Inside BuildSandbox::run: a tmpfs on ROOT/dev holding null, zero, full, random, urandom, tty and
+// console bound from the host, a devpts of its own on pts, shm, and (with `links`) the ptmx, fd,
+// stdin, stdout and stderr links. Device nodes cannot be created in a user namespace, and tools that make them
 // (debootstrap) skip those that already exist; debootstrap makes the links itself.
 void mount_build_dev(int rootfd, bool links);
 

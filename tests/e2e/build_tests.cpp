@@ -446,7 +446,7 @@ BOOST_AUTO_TEST_CASE(bookworm_with_every_section) {
              "%labels\n"
              "Maintainer tests@example.com\n"
              "%test\n"
-             "python3 -c 'import json; print(json.dumps([1]))'\n"
+             "python3 -c 'import os, sys; print(sys.version_info[0])'\n"
              "hello\n"
              "test \"$APP_MODE\" = bookworm-test\n");
   std::string out = work / "bookworm.img";
