@@ -153,11 +153,13 @@ leftovers() {
 }
 
 report_leftovers() {
-  local when=$1 found
+  local when=$1 found line
   found=$(leftovers)
   if [[ -n $found ]]; then
     echo "leftovers $when:"
-    sed 's/^/  /' <<<"$found"
+    while IFS= read -r line; do
+      echo "  $line"
+    done <<<"$found"
     leftover_seen=1
   else
     echo "leftovers $when: none (zombies awaiting init not counted)"
@@ -173,7 +175,9 @@ done
 for tool in mpirun ch-run mksquashfs; do
   command -v $tool >/dev/null || die "$tool not found (Debian: openmpi-bin, charliecloud-runtime, squashfs-tools)"
 done
-[[ -x /bin/busybox ]] && ! ldd /bin/busybox >/dev/null 2>&1 || die "/bin/busybox missing or dynamic (Debian: busybox-static)"
+if [[ ! -x /bin/busybox ]] || ldd /bin/busybox >/dev/null 2>&1; then
+  die "/bin/busybox missing or dynamic (Debian: busybox-static)"
+fi
 
 run_user=${as_user:-$(id -un)}
 run_home=$(getent passwd "$run_user" | cut -d: -f6)
