@@ -64,36 +64,6 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> versus;
 };
 
-[[noreturn]] void throw_errno(const std::string& what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
-
-// A file descriptor closed on destruction; move-only.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : _fd(fd) {}
-  Fd(Fd&& other) noexcept : _fd(std::exchange(other._fd, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    reset(std::exchange(other._fd, -1));
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-
-  int get() const { return _fd; }
-  void reset(int fd = -1) {
-    if (_fd >= 0) {
-      ::close(_fd);
-    }
-    _fd = fd;
-  }
-
- private:
-  int _fd = -1;
-};
-
 Command parse_command(std::string_view spec, const char* path_env) {
   size_t eq = spec.find('=');
   if (eq == std::string_view::npos || eq == 0) {
