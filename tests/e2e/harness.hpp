@@ -207,7 +207,9 @@ inline bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-// Processes of this uid that belong to cexec: its FUSE server or the binary under test.
+// Processes of this uid running the binary under test: cexec itself, its FUSE server and node
+// instance keepers (forked, never exec'd, so they share its exe). Matching on the staged binary's
+// path keeps a second build's tests running beside this one from counting as leftovers.
 inline std::vector<std::string> cexec_processes() {
   std::vector<std::string> found;
   std::string exe_target = cexec_bin();
@@ -230,7 +232,7 @@ inline std::vector<std::string> cexec_processes() {
     std::string comm = trim(read_text(entry.path() / "comm"));
     std::error_code ec;
     std::string exe = fs::read_symlink(entry.path() / "exe", ec).string();
-    if (comm == "cexec-sqfs" || comm == "cexec-instance" || (!ec && exe == exe_target)) {
+    if (!ec && (exe == exe_target || exe == exe_target + " (deleted)")) {
       found.push_back(name + " " + comm);
     }
   }
