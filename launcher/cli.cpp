@@ -30,6 +30,11 @@ constexpr const char* inspect_examples = R"(
 Examples:
   cexec inspect tf.img
   cexec inspect --json tf.img | jq .labels)";
+constexpr const char* plan_examples = R"(
+Examples:
+  cexec plan --ranks 8                                  (this node, 8 ranks)
+  cexec plan --topology dgx-a100.xml --ranks 8 --json   (another node type, from lstopo --of xml)
+  CUDA_VISIBLE_DEVICES=2,3 cexec plan --ranks 4 --cpus 0-31)";
 constexpr const char* shell_examples = R"(
 Examples:
   cexec shell tf.img
@@ -49,13 +54,17 @@ void add_common_options(CLI::App* app, LaunchOptions& o) {
   app->add_flag("--contain", o.contain, "No home or cwd binds; private /tmp and /var/tmp");
   app->add_option("--instance", o.instance, "Share the node instance named NAME (default: the job's identity)")->type_name("NAME");
   app->add_flag("--no-share", o.no_share, "A private container for this process instead of the job's node instance");
+  app->add_option("--topology", o.topology, "Place ranks with this hwloc XML topology instead of the host's (also CEXEC_TOPOLOGY)")->type_name("FILE");
+  app->add_option("--cpu-bind", o.cpu_bind, "CPU binding: auto (cores when ranks share the node), none, cores, numa, package")->type_name("MODE");
+  app->add_option("--gpu-bind", o.gpu_bind, "GPU visibility: auto (closest when ranks share the node), closest, none")->type_name("MODE");
+  app->add_option("--gpus-per-rank", o.gpus_per_rank, "GPUs per rank (0: CPU-only placement)")->type_name("K");
   app->add_flag_callback("-v,--verbose", [&o] { o.verbosity = Verbosity::verbose; }, "Log the plan and each setup step with its duration");
   app->add_flag_callback("--debug", [&o] { o.verbosity = Verbosity::debug; }, "Like --verbose, plus debugging detail");
   app->add_flag_callback("-q,--quiet", [&o] { o.verbosity = Verbosity::quiet; }, "Print only errors");
 }
 
 bool is_verb(const std::string& s) {
-  return s == "exec" || s == "run" || s == "shell" || s == "build" || s == "inspect" || s == "run-help";
+  return s == "exec" || s == "run" || s == "shell" || s == "build" || s == "inspect" || s == "run-help" || s == "plan";
 }
 
 void add_build_options(CLI::App* app, BuildOptions& b) {
@@ -142,6 +151,18 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   run_help->footer("\nUsage: cexec run-help IMAGE\n");
   run_help->add_option("image", inspect_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
 
+  PlanOptions plan_options;
+  auto* plan = app.add_subcommand("plan", "Print each node-local rank's CPUs, NUMA node, GPU and NIC without launching");
+  plan->footer(std::string("\nUsage: cexec plan [--topology FILE] [--ranks N] [--json]\n") + plan_examples);
+  plan->add_option("--topology", plan_options.topology, "An hwloc XML topology (default: CEXEC_TOPOLOGY, else this host)")->type_name("FILE");
+  plan->add_option("--ranks", plan_options.ranks, "Node-local ranks (default: the launcher's local size, else 1)")->type_name("N");
+  plan->add_flag("--json", plan_options.json, "Print JSON");
+  plan->add_option("--cpus", plan_options.cpus, "Plan within this CPU list (default: own mask on the host, all of a file)")->type_name("LIST");
+  plan->add_option("--cpu-bind", plan_options.cpu_bind, "auto, none, cores, numa, package")->type_name("MODE");
+  plan->add_option("--gpu-bind", plan_options.gpu_bind, "auto, closest, none")->type_name("MODE");
+  plan->add_option("--gpus-per-rank", plan_options.gpus_per_rank, "GPUs per rank (0: CPU-only)")->type_name("K");
+  plan->add_flag("--no-io", plan_options.no_io, "Skip I/O discovery (no GPUs or NICs)");
+
   for (auto* sub : {exec, run, shell}) {
     add_common_options(sub, o);
     sub->add_option("image", o.image, "A SquashFS image file or a directory (sandbox)")->required()->type_name("IMAGE");
@@ -190,6 +211,10 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   }
   if (build->parsed()) {
     out.build = std::move(b);
+    return out;
+  }
+  if (plan->parsed()) {
+    out.plan = std::move(plan_options);
     return out;
   }
   if (inspect->parsed() || run_help->parsed()) {

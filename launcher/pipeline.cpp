@@ -11,6 +11,7 @@
 #include "log.hpp"
 #include "plan.hpp"
 #include "sys/syscalls.hpp"
+#include "topology_command.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -164,6 +165,13 @@ int launch(const std::vector<std::string>& args, char** environ) {
   }
   if (cli.inspect) {
     return build::run_inspect(*cli.inspect);
+  }
+  if (cli.plan) {
+    std::vector<std::string> env;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      env.emplace_back(*e);
+    }
+    return run_plan_command(*cli.plan, env);
   }
   if (!cli.options) {
     std::fputs(cli.text.c_str(), cli.to_stderr ? stderr : stdout);

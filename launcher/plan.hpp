@@ -9,6 +9,7 @@
 #include "image.hpp"
 #include "image_identity.hpp"
 #include "options.hpp"
+#include "placement.hpp"
 #include "user_db.hpp"
 
 #include <string>
@@ -66,6 +67,11 @@ struct LaunchPlan {
   bool share = true;            // enter the job's node instance (false: --no-share)
   double linger_seconds = 3.0;  // how long the node instance outlives its last member
   Verbosity verbosity = Verbosity::normal;
+  // Placement (topology/placement.hpp): applied per rank after joining the node instance.
+  std::string topology_file;  // absolute path of --topology / CEXEC_TOPOLOGY; empty: the host
+  topology::CpuBind cpu_bind = topology::CpuBind::automatic;
+  topology::GpuBind gpu_bind = topology::GpuBind::automatic;
+  int gpus_per_rank = 1;
 };
 
 Result<LaunchPlan> resolve(const LaunchOptions& options, const HostFacts& facts);
