@@ -6,6 +6,7 @@
 #include "container.hpp"
 #include "host_facts.hpp"
 #include "instance.hpp"
+#include "instance_additions.hpp"
 #include "launch_context.hpp"
 #include "squashfs_server.hpp"
 #include "log.hpp"
@@ -33,6 +34,37 @@ EnvList read_image_environment() {
     return {};
   }
   return value_or_throw(parse_env_text(*text, std::string("/") + metadata_environment));
+}
+
+// What the node instance published for every rank (instance_additions.hpp): absent files mean
+// the instance added nothing.
+std::vector<EnvOp> read_instance_environment() {
+  auto text = sys::try_read_file(instance_environment_file, 1 << 20);
+  if (!text) {
+    return {};
+  }
+  return value_or_throw(parse_env_ops(*text, instance_environment_file));
+}
+
+// Warnings are printed by one rank per job (rank 0, or every rank when no launcher says which it
+// is); -v prints every notice on every rank.
+void print_instance_notices(const LaunchContext& context, const Log& log) {
+  auto text = sys::try_read_file(instance_notices_file, 1 << 20);
+  if (!text) {
+    return;
+  }
+  bool first_rank = !context.rank || *context.rank == 0;
+  size_t start = 0;
+  while (start < text->size()) {
+    size_t nl = text->find('\n', start);
+    std::string line = text->substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    start = nl == std::string::npos ? text->size() : nl + 1;
+    if (log.verbose()) {
+      log.info(line);
+    } else if (first_rank && !log.quiet() && line.starts_with("warn: ")) {
+      std::fprintf(stderr, "cexec: warning: %s\n", line.substr(6).c_str());
+    }
+  }
 }
 
 bool is_directory(const std::string& path) {
@@ -186,8 +218,8 @@ int launch(const std::vector<std::string>& args, char** environ) {
     std::fputs(describe(plan).c_str(), stderr);
   }
 
+  LaunchContext context = read_launch_context(facts.environ, ::getppid(), options.instance);
   if (plan.share) {
-    LaunchContext context = read_launch_context(facts.environ, ::getppid(), options.instance);
     InstanceKey key = make_instance_key(facts.hostname, context, facts.image_identity, plan);
     log.info("job " + context.job_id + " (from " + context.job_source + "), launcher " + context.launcher +
              ", rank " + (context.rank ? std::to_string(*context.rank) : "?") + ", local rank " +
@@ -206,6 +238,8 @@ int launch(const std::vector<std::string>& args, char** environ) {
   // Per-rank steps: everything below runs in the container and is all a joining rank would pay.
   EnvInputs env_inputs = plan.env;
   env_inputs.image = log.step("image-environment", [] { return read_image_environment(); });
+  env_inputs.injected = log.step("instance-environment", [] { return read_instance_environment(); });
+  print_instance_notices(context, log);
   EnvList env = value_or_throw(assemble_environment(env_inputs));
   if (plan.verb == Verb::shell && env_lookup(env, "PS1").empty()) {
     env.emplace_back("PS1", "cexec> ");
