@@ -162,6 +162,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   plan->add_option("--gpu-bind", plan_options.gpu_bind, "auto, closest, none")->type_name("MODE");
   plan->add_option("--gpus-per-rank", plan_options.gpus_per_rank, "GPUs per rank (0: CPU-only)")->type_name("K");
   plan->add_flag("--no-io", plan_options.no_io, "Skip I/O discovery (no GPUs or NICs)");
+  plan->add_flag("--machine", plan_options.machine, "Print the topology as cexec models it (the text ranks parse) instead");
 
   for (auto* sub : {exec, run, shell}) {
     add_common_options(sub, o);

@@ -1,5 +1,7 @@
 #include "instance_additions.hpp"
 
+#include "topology_command.hpp"
+
 namespace cexec {
 
 // Each module appends what it adds; the order here is the order of LD_LIBRARY_PATH precedence
@@ -9,6 +11,7 @@ InstanceAdditions plan_instance_additions(const LaunchPlan& plan, int image_root
   (void)image_root;
   (void)log;
   InstanceAdditions additions;
+  additions.append(plan_topology_additions(plan, log));
   return additions;
 }
 

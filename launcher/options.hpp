@@ -43,6 +43,7 @@ struct PlanOptions {
   std::string gpu_bind = "auto";
   int gpus_per_rank = 1;
   bool no_io = false;            // skip I/O discovery (no GPUs or NICs)
+  bool machine = false;          // print the loaded topology in cexec's text form instead (tests, joiners)
 };
 
 // `cexec build [options] OUT SPEC`.

@@ -46,6 +46,10 @@ int run_plan_command(const PlanOptions& o, const std::vector<std::string>& envir
   using namespace topology;
   std::string file = !o.topology.empty() ? o.topology : env_value(environ, "CEXEC_TOPOLOGY");
   Machine m = value_or_throw(load_machine({file, !o.no_io}));
+  if (o.machine) {
+    std::fputs(serialize(m).c_str(), stdout);
+    return 0;
+  }
   PlanRequest req;
   if (o.ranks != 0) {
     req.ranks = o.ranks;
@@ -78,12 +82,23 @@ int run_plan_command(const PlanOptions& o, const std::vector<std::string>& envir
   return 0;
 }
 
-std::string load_serialized_topology(const LaunchPlan& plan) {
-  return topology::serialize(value_or_throw(topology::load_machine({plan.topology_file, true})));
+InstanceAdditions plan_topology_additions(const LaunchPlan& plan, Log& log) {
+  InstanceAdditions out;
+  auto machine = log.step("topology-load", [&] { return topology::load_machine({plan.topology_file, true}); });
+  if (!machine) {
+    if (!plan.topology_file.empty()) {
+      throw Error(machine.failure());
+    }
+    out.notices.push_back("warn: placement disabled: " + machine.failure().message);
+    return out;
+  }
+  out.files.push_back({topology_file_name, topology::serialize(machine.value())});
+  out.notices.push_back("info: topology " + machine.value().origin + ": " + topology::summary(machine.value()));
+  return out;
 }
 
-std::vector<topology::EnvSetting> place_this_rank(const LaunchPlan& plan, const std::string& topology_text,
-                                                  const LaunchContext& context, const Log& log) {
+std::vector<EnvOp> place_this_rank(const LaunchPlan& plan, const std::string& topology_text, const LaunchContext& context,
+                                   const Log& log) {
   using namespace topology;
   Machine m = value_or_throw(parse_machine(topology_text, "/.cexec/host/topology"));
   RankRequest in;
@@ -116,7 +131,11 @@ std::vector<topology::EnvSetting> place_this_rank(const LaunchPlan& plan, const 
       log.info("placement:   " + why);
     }
   }
-  return d.env;
+  std::vector<EnvOp> ops;
+  for (const auto& e : d.env) {
+    ops.push_back({e.replace ? EnvOpKind::set : EnvOpKind::set_default, e.name, e.value});
+  }
+  return ops;
 }
 
 }  // namespace cexec

@@ -2,6 +2,7 @@
 // facts — environment, launch context, affinity — and topology/).
 #pragma once
 
+#include "instance_additions.hpp"
 #include "launch_context.hpp"
 #include "log.hpp"
 #include "machine.hpp"
@@ -16,13 +17,17 @@ namespace cexec {
 // Prints the plan for `cexec plan`; returns the exit status.
 int run_plan_command(const PlanOptions& options, const std::vector<std::string>& environ);
 
-// Loads the topology for a launch (the plan's file, else the host) and serializes it: done once per
-// node instance, by its creator.
-std::string load_serialized_topology(const LaunchPlan& plan);
+// The node instance's part (plan_instance_additions, once per node): loads the topology (the plan's
+// file, else the host, with I/O devices) and publishes it serialized as /.cexec/host/topology.
+// A --topology file that cannot be loaded is an error; a host discovery failure only a warning.
+InstanceAdditions plan_topology_additions(const LaunchPlan& plan, Log& log);
+
+// The published topology, relative to /.cexec/host.
+inline constexpr const char* topology_file_name = "topology";
 
 // Per rank: parses the node instance's topology text, plans this rank, binds CPUs and memory, and
-// returns the environment changes. Notices go to the log (-v) or, for warnings, to stderr.
-std::vector<topology::EnvSetting> place_this_rank(const LaunchPlan& plan, const std::string& topology_text,
-                                                  const LaunchContext& context, const Log& log);
+// returns the environment operations (EnvInputs::rank). -v logs the applied placement.
+std::vector<EnvOp> place_this_rank(const LaunchPlan& plan, const std::string& topology_text, const LaunchContext& context,
+                                   const Log& log);
 
 }  // namespace cexec

@@ -140,9 +140,12 @@ int gpu_package(const Machine& m, const Gpu& g) {
   return numa_package(m, gpu_numa(g));
 }
 
-// The order in which GPUs receive extra load: GPUs next to usable cores first, then round-robin over
-// packages and, inside each, over NUMA nodes, so that a few ranks land on different sockets.
-std::vector<size_t> spread_order(const Machine& m, const std::vector<AllowedGpu>& allowed, const Usable& u) {
+// The order in which GPUs receive extra load: GPUs next to allowed cores first (their NUMA node, then
+// their package), then round-robin over packages and, inside each, over NUMA nodes, so that a few
+// ranks land on different sockets. With K GPUs per rank the unit is a block of K GPUs of one NUMA
+// node, so that one rank's GPUs stay together.
+std::vector<size_t> spread_order(const Machine& m, const std::vector<AllowedGpu>& allowed, const Usable& u, int k) {
+  using Block = std::vector<size_t>;
   std::map<int, std::map<int, std::vector<size_t>>> groups;  // package -> numa -> positions
   std::map<int, size_t> package_first;
   std::map<std::pair<int, int>, size_t> numa_first;
@@ -154,57 +157,64 @@ std::vector<size_t> spread_order(const Machine& m, const std::vector<AllowedGpu>
     package_first.try_emplace(pk, p);
     numa_first.try_emplace({pk, nu}, p);
   }
-  std::vector<std::vector<size_t>> per_package;
+  auto round_robin = [](const std::vector<std::vector<Block>>& lists) {
+    std::vector<Block> out;
+    for (size_t round = 0;; ++round) {
+      bool any = false;
+      for (const auto& l : lists) {
+        if (round < l.size()) {
+          out.push_back(l[round]);
+          any = true;
+        }
+      }
+      if (!any) {
+        return out;
+      }
+    }
+  };
   std::vector<std::pair<size_t, int>> packages;
   for (const auto& [pk, first] : package_first) {
     packages.emplace_back(first, pk);
   }
   std::sort(packages.begin(), packages.end());
+  std::vector<std::vector<Block>> per_package;
   for (const auto& [first, pk] : packages) {
     std::vector<std::pair<size_t, int>> numas;
     for (const auto& [nu, list] : groups[pk]) {
       numas.emplace_back(numa_first[{pk, nu}], nu);
     }
     std::sort(numas.begin(), numas.end());
-    std::vector<size_t> seq;
-    for (size_t round = 0; seq.size() < allowed.size(); ++round) {
-      bool any = false;
-      for (const auto& [f, nu] : numas) {
-        const auto& list = groups[pk][nu];
-        if (round < list.size()) {
-          seq.push_back(list[round]);
-          any = true;
-        }
+    std::vector<std::vector<Block>> per_numa;
+    for (const auto& [f, nu] : numas) {
+      const auto& list = groups[pk][nu];
+      std::vector<Block> blocks;
+      for (size_t i = 0; i < list.size(); i += static_cast<size_t>(std::max(k, 1))) {
+        blocks.emplace_back(list.begin() + static_cast<long>(i),
+                            list.begin() + static_cast<long>(std::min(list.size(), i + static_cast<size_t>(std::max(k, 1)))));
       }
-      if (!any) {
-        break;
-      }
+      per_numa.push_back(std::move(blocks));
     }
-    per_package.push_back(std::move(seq));
+    per_package.push_back(round_robin(per_numa));
   }
   std::vector<size_t> order;
-  for (size_t round = 0; order.size() < allowed.size(); ++round) {
-    for (const auto& seq : per_package) {
-      if (round < seq.size()) {
-        order.push_back(seq[round]);
-      }
-    }
+  for (const auto& block : round_robin(per_package)) {
+    order.insert(order.end(), block.begin(), block.end());
   }
-  auto near_cores = [&](size_t p) {
+  auto level = [&](size_t p) {
     const Gpu& g = m.gpus[allowed[p].gpu];
     int nu = gpu_numa(g);
-    if (nu >= 0) {
-      return u.cap[nu] > 0;
+    if (nu >= 0 && u.cap[nu] > 0) {
+      return 0;
     }
     int pk = gpu_package(m, g);
     for (size_t n = 0; n < m.numas.size(); ++n) {
       if (pk >= 0 && m.numas[n].package == pk && u.cap[n] > 0) {
-        return true;
+        return 1;
       }
     }
-    return false;
+    return 2;
   };
-  std::stable_partition(order.begin(), order.end(), near_cores);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return level(a) < level(b); });
   return order;
 }
 
@@ -390,7 +400,7 @@ Result<Placement> plan(const Machine& m, const PlanRequest& req) {
   std::vector<int> gpu_load(allowed.size(), 0);
   if (k > 0) {
     long total = static_cast<long>(n_ranks) * k;
-    auto order = spread_order(m, allowed, u);
+    auto order = spread_order(m, allowed, u, k);
     for (size_t i = 0; i < allowed.size(); ++i) {
       gpu_load[order[i]] = static_cast<int>(total / static_cast<long>(allowed.size())) +
                            (static_cast<long>(i) < total % static_cast<long>(allowed.size()) ? 1 : 0);
@@ -629,6 +639,7 @@ Result<Placement> plan(const Machine& m, const PlanRequest& req) {
       for (int core : u.numa_cores[n]) {
         out.insert(out.end(), u.core_pus[core].begin(), u.core_pus[core].end());
       }
+      std::sort(out.begin(), out.end());
       return out;
     };
     if (p.cpu_bind == CpuBind::numa) {
