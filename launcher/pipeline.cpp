@@ -219,6 +219,10 @@ int launch(const std::vector<std::string>& args, char** environ) {
   }
 
   LaunchContext context = read_launch_context(facts.environ, ::getppid(), options.instance);
+  if (!plan.topology_file.empty() && ::access(plan.topology_file.c_str(), R_OK) != 0) {
+    throw Error(ErrorKind::input_missing, "topology file `" + plan.topology_file + "`: " +
+                                              std::error_code(errno, std::generic_category()).message());
+  }
   if (plan.share) {
     InstanceKey key = make_instance_key(facts.hostname, context, facts.image_identity, plan);
     log.info("job " + context.job_id + " (from " + context.job_source + "), launcher " + context.launcher +

@@ -126,7 +126,7 @@ std::vector<EnvOp> place_this_rank(const LaunchPlan& plan, const std::string& to
     }
   }
   if (log.verbose()) {
-    log.info("placement: " + describe_rank(m, d.row) + (d.apply_affinity ? "" : " (affinity not applied)"));
+    log.info("placement: " + describe_rank(m, d.row) + (d.row.cpu_bound && !d.apply_affinity ? " (affinity not applied)" : ""));
     for (const auto& why : d.row.reasons) {
       log.info("placement:   " + why);
     }
