@@ -2,6 +2,7 @@
 // CLI11 fills this in cli.cpp and appears nowhere else.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,7 @@ struct LaunchOptions {
 // `cexec plan [--topology FILE] [--ranks N] [--json]`: print the placement without launching.
 struct PlanOptions {
   std::string topology;          // else CEXEC_TOPOLOGY, else the host
-  int ranks = 0;                 // 0: the launch context's local size, else 1
+  std::optional<int> ranks;      // unset: the launch context's local size, else 1
   bool json = false;
   std::string cpus;              // an allowed CPU list to plan against (default: own mask on the host, all for a file)
   std::string cpu_bind = "auto";

@@ -51,8 +51,8 @@ int run_plan_command(const PlanOptions& o, const std::vector<std::string>& envir
     return 0;
   }
   PlanRequest req;
-  if (o.ranks != 0) {
-    req.ranks = o.ranks;
+  if (o.ranks) {
+    req.ranks = *o.ranks;
   } else {
     LaunchContext ctx = read_launch_context(environ, ::getppid());
     req.ranks = ctx.local_size.value_or(1);

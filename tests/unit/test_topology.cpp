@@ -5,6 +5,8 @@
 #include "machine.hpp"
 #include "placement.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -199,6 +201,29 @@ BOOST_AUTO_TEST_CASE(golden_plans_match) {
       std::string golden = read_text(data_dir / "golden" / (c.name + ".txt"));
       BOOST_TEST(text == golden, "plan differs from golden/" << c.name << ".txt:\n" << text);
       check_invariants(m, c.request, p.value(), c.name);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(json_output_is_valid_and_says_the_same) {
+  for (auto& c : read_cases()) {
+    BOOST_TEST_CONTEXT(c.name) {
+      Machine m = machine(c.topology);
+      c.request.gpus = read_gpu_allowance(m, c.environ);
+      Placement p = plan(m, c.request).value();
+      auto j = nlohmann::json::parse(format_json(m, p, c.request));
+      BOOST_TEST_REQUIRE(j["placement"].size() == p.ranks.size());
+      for (size_t r = 0; r < p.ranks.size(); ++r) {
+        const auto& row = j["placement"][r];
+        BOOST_TEST(row["rank"].get<int>() == static_cast<int>(r));
+        if (p.ranks[r].cpu_bound) {
+          BOOST_TEST(row["cpus"].get<std::string>() == format_cpu_list(p.ranks[r].cpus));
+        }
+        BOOST_TEST(row["gpus"].size() == p.ranks[r].gpus.size());
+        for (const auto& e : rank_environment(m, p, c.request, static_cast<int>(r))) {
+          BOOST_TEST(row["env"][e.name].get<std::string>() == e.value);
+        }
+      }
     }
   }
 }
