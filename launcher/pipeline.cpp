@@ -244,10 +244,14 @@ int launch(const std::vector<std::string>& args, char** environ) {
   env_inputs.image = log.step("image-environment", [] { return read_image_environment(); });
   env_inputs.injected = log.step("instance-environment", [] { return read_instance_environment(); });
   print_instance_notices(context, log);
-  env_inputs.rank = log.step("placement", [&] {
+  RankPlacementOutcome placement = log.step("placement", [&] {
     auto text = sys::try_read_file(std::string(instance_host_dir) + "/" + topology_file_name, 16 << 20);
-    return text ? place_this_rank(plan, *text, context, log) : std::vector<EnvOp>{};
+    return text ? place_this_rank(plan, *text, context) : RankPlacementOutcome{};
   });
+  for (const auto& line : placement.lines) {
+    log.info(line);
+  }
+  env_inputs.rank = std::move(placement.env);
   EnvList env = value_or_throw(assemble_environment(env_inputs));
   if (plan.verb == Verb::shell && env_lookup(env, "PS1").empty()) {
     env.emplace_back("PS1", "cexec> ");

@@ -97,8 +97,8 @@ InstanceAdditions plan_topology_additions(const LaunchPlan& plan, Log& log) {
   return out;
 }
 
-std::vector<EnvOp> place_this_rank(const LaunchPlan& plan, const std::string& topology_text, const LaunchContext& context,
-                                   const Log& log) {
+RankPlacementOutcome place_this_rank(const LaunchPlan& plan, const std::string& topology_text, const LaunchContext& context) {
+  RankPlacementOutcome out;
   using namespace topology;
   Machine m = value_or_throw(parse_machine(topology_text, "/.cexec/host/topology"));
   RankRequest in;
@@ -116,26 +116,22 @@ std::vector<EnvOp> place_this_rank(const LaunchPlan& plan, const std::string& to
   in.gpus_per_rank = plan.gpus_per_rank;
   in.user_set = user_set_names(plan);
   RankDecision d = value_or_throw(plan_rank(m, in));
-  for (const auto& n : d.notices) {
-    log.info(n);
-  }
+  out.lines = d.notices;
   if (d.apply_affinity) {
     apply_affinity(d.row.cpus);
     if (d.row.memory_numa >= 0 && !apply_memory_preference(m.numas[d.row.memory_numa].os_index)) {
-      log.info("placement: no NUMA support here; memory policy unchanged");
+      out.lines.push_back("placement: no NUMA support here; memory policy unchanged");
     }
   }
-  if (log.verbose()) {
-    log.info("placement: " + describe_rank(m, d.row) + (d.row.cpu_bound && !d.apply_affinity ? " (affinity not applied)" : ""));
-    for (const auto& why : d.row.reasons) {
-      log.info("placement:   " + why);
-    }
+  out.lines.push_back("placement: " + describe_rank(m, d.row) +
+                      (d.row.cpu_bound && !d.apply_affinity ? " (affinity not applied)" : ""));
+  for (const auto& why : d.row.reasons) {
+    out.lines.push_back("placement:   " + why);
   }
-  std::vector<EnvOp> ops;
   for (const auto& e : d.env) {
-    ops.push_back({e.replace ? EnvOpKind::set : EnvOpKind::set_default, e.name, e.value});
+    out.env.push_back({e.replace ? EnvOpKind::set : EnvOpKind::set_default, e.name, e.value});
   }
-  return ops;
+  return out;
 }
 
 }  // namespace cexec

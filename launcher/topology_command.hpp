@@ -25,9 +25,13 @@ InstanceAdditions plan_topology_additions(const LaunchPlan& plan, Log& log);
 // The published topology, relative to /.cexec/host.
 inline constexpr const char* topology_file_name = "topology";
 
+struct RankPlacementOutcome {
+  std::vector<EnvOp> env;          // EnvInputs::rank
+  std::vector<std::string> lines;  // the applied placement and its reasons, for -v (logged after the timed step)
+};
+
 // Per rank: parses the node instance's topology text, plans this rank, binds CPUs and memory, and
-// returns the environment operations (EnvInputs::rank). -v logs the applied placement.
-std::vector<EnvOp> place_this_rank(const LaunchPlan& plan, const std::string& topology_text, const LaunchContext& context,
-                                   const Log& log);
+// returns the environment operations.
+RankPlacementOutcome place_this_rank(const LaunchPlan& plan, const std::string& topology_text, const LaunchContext& context);
 
 }  // namespace cexec
