@@ -757,6 +757,9 @@ Result<Placement> plan(const Machine& m, const PlanRequest& req) {
     for (int r = 0; r < n_ranks; ++r) {
       if (chosen[r] < 0) {
         chosen[r] = pick(r, [&](int l) { return l == floor_load && extras > 0; });
+        if (chosen[r] < 0) {  // cannot happen: phase 1 leaves every NIC at floor_load
+          return Failure{ErrorKind::internal, "NIC assignment found no NIC for rank " + std::to_string(r)};
+        }
         --extras;
         ++load[chosen[r]];
       }

@@ -5,7 +5,7 @@
 # Review the diff against the answer key in TOPOLOGY_DIR/README.md before committing it.
 set -eu
 cexec=$(realpath "$1")
-topologies=${2:-/work/shared/topologies}
+topologies=${2:-$(cd "$(dirname "$0")" && pwd)/xml}
 here=$(cd "$(dirname "$0")" && pwd)
 for xml in "$topologies"/*.xml; do
   name=$(basename "$xml" .xml)
