@@ -2,6 +2,8 @@
 // KEEP_IMPORTANT (GPUs, NICs, their PCI functions and bridges) before the load.
 #include "loader.hpp"
 
+#include "hwloc_shim.hpp"
+
 #include <hwloc.h>
 
 #include <algorithm>
@@ -118,6 +120,9 @@ int gpu_index_from_names(const std::vector<std::string>& names) {
 }  // namespace
 
 Result<Machine> load_machine(const LoadOptions& options) {
+  if (auto available = hwloc_library_available(); !available) {
+    return available.failure();
+  }
   hwloc_topology_t raw = nullptr;
   if (hwloc_topology_init(&raw) != 0) {
     return Failure{ErrorKind::setup_failed, std::string("hwloc_topology_init: ") + std::strerror(errno)};
