@@ -74,10 +74,13 @@ CEXEC_HWLOC_FORWARD(void, hwloc_topology_destroy, (hwloc_topology_t t), (t))
 CEXEC_HWLOC_FORWARD(int, hwloc_topology_load, (hwloc_topology_t t), (t))
 CEXEC_HWLOC_FORWARD(int, hwloc_topology_set_xml, (hwloc_topology_t t, const char* path), (t, path))
 CEXEC_HWLOC_FORWARD(int, hwloc_topology_set_io_types_filter, (hwloc_topology_t t, enum hwloc_type_filter_e f), (t, f))
+CEXEC_HWLOC_FORWARD(int, hwloc_topology_set_components, (hwloc_topology_t t, unsigned long flags, const char* name),
+                    (t, flags, name))
 CEXEC_HWLOC_FORWARD(int, hwloc_get_type_depth, (hwloc_topology_t t, hwloc_obj_type_t type), (t, type))
 CEXEC_HWLOC_FORWARD(unsigned, hwloc_get_nbobjs_by_depth, (hwloc_topology_t t, int depth), (t, depth))
 CEXEC_HWLOC_FORWARD(hwloc_obj_t, hwloc_get_obj_by_depth, (hwloc_topology_t t, int depth, unsigned idx), (t, depth, idx))
 CEXEC_HWLOC_FORWARD(int, hwloc_bitmap_iszero, (hwloc_const_bitmap_t b), (b))
+CEXEC_HWLOC_FORWARD(int, hwloc_bitmap_weight, (hwloc_const_bitmap_t b), (b))  // hwloc_bitmap_foreach_begin asserts with it
 CEXEC_HWLOC_FORWARD(int, hwloc_bitmap_isset, (hwloc_const_bitmap_t b, unsigned id), (b, id))
 CEXEC_HWLOC_FORWARD(int, hwloc_bitmap_first, (hwloc_const_bitmap_t b), (b))
 CEXEC_HWLOC_FORWARD(int, hwloc_bitmap_next, (hwloc_const_bitmap_t b, int prev), (b, prev))

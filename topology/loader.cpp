@@ -144,6 +144,11 @@ Result<Machine> load_machine(const LoadOptions& options) {
     m.origin = slash == std::string::npos ? options.xml_file : options.xml_file.substr(slash + 1);
   } else {
     m.origin = "host";
+    // PCI devices come from the linux component's sysfs reading; the libpciaccess-based "pci"
+    // plugin finds the same functions here, costs a dlopen, and leaks (LeakSanitizer) on unload.
+    // The "gl" plugin probes X displays, which a batch node has no use for.
+    hwloc_topology_set_components(raw, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "pci");
+    hwloc_topology_set_components(raw, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "gl");
   }
   if (hwloc_topology_load(raw) != 0) {
     return Failure{ErrorKind::input_missing, "topology `" + (options.xml_file.empty() ? std::string("host") : options.xml_file) +
