@@ -218,6 +218,9 @@ std::string describe(const LaunchPlan& p) {
            (op.read_only ? " ro" : " rw") + (op.optional ? " (if present)" : "") + "\n";
   }
   out += "plan: user " + p.user.name + " uid=" + std::to_string(p.user.uid) + " gid=" + std::to_string(p.user.gid) + "\n";
+  out += "plan: placement cpu-bind=" + std::string(topology::to_string(p.cpu_bind)) + " gpu-bind=" +
+         std::string(topology::to_string(p.gpu_bind)) + " gpus-per-rank=" + std::to_string(p.gpus_per_rank) +
+         " topology=" + (p.topology_file.empty() ? "host" : p.topology_file) + "\n";
   out += "plan: command";
   for (const auto& a : p.command) {
     out += " " + a;
