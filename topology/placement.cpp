@@ -576,8 +576,10 @@ Result<Placement> plan(const Machine& m, const PlanRequest& req) {
       if (k == 0) {
         return INT_MAX;
       }
-      const auto& loc = m.gpus[allowed[rank_slots[r].front()].gpu].locality;
-      return loc.empty() ? INT_MAX : loc.front();
+      // Only a GPU local to this node orders its ranks (its L3 on Frontier-class nodes); the
+      // others keep rank order, ahead of them.
+      const Gpu& g = m.gpus[allowed[rank_slots[r].front()].gpu];
+      return g.locality.empty() || gpu_numa(g) != static_cast<int>(n) ? -1 : g.locality.front();
     };
     std::stable_sort(members.begin(), members.end(), [&](int a, int b) { return locality_key(a) < locality_key(b); });
     const auto& cores = u.numa_cores[n];
@@ -704,7 +706,8 @@ Result<Placement> plan(const Machine& m, const PlanRequest& req) {
       } else {
         where = "no locality in the topology";
       }
-      parts.push_back(gpu_name(g) + " " + g.pci + " " + where + ", " + plural(gpu_load[s], "rank") + " on it");
+      std::string label = g.names.empty() ? g.pci : gpu_name(g) + " " + g.pci;
+      parts.push_back(label + " " + where + ", " + plural(gpu_load[s], "rank") + " on it");
     }
     rp.reasons.push_back("gpu: " + join(parts, "; "));
   }
