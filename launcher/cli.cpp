@@ -49,13 +49,15 @@ void add_common_options(CLI::App* app, LaunchOptions& o) {
   app->add_flag("--contain", o.contain, "No home or cwd binds; private /tmp and /var/tmp");
   app->add_option("--instance", o.instance, "Share the node instance named NAME (default: the job's identity)")->type_name("NAME");
   app->add_flag("--no-share", o.no_share, "A private container for this process instead of the job's node instance");
+  app->add_option("--mpi", o.mpi, "MPI bridge: auto (default: inject the host's MPI under a launcher when compatible), host (inject or fail), image, off")
+      ->type_name("POLICY");
   app->add_flag_callback("-v,--verbose", [&o] { o.verbosity = Verbosity::verbose; }, "Log the plan and each setup step with its duration");
   app->add_flag_callback("--debug", [&o] { o.verbosity = Verbosity::debug; }, "Like --verbose, plus debugging detail");
   app->add_flag_callback("-q,--quiet", [&o] { o.verbosity = Verbosity::quiet; }, "Print only errors");
 }
 
 bool is_verb(const std::string& s) {
-  return s == "exec" || s == "run" || s == "shell" || s == "build" || s == "inspect" || s == "run-help";
+  return s == "exec" || s == "run" || s == "shell" || s == "build" || s == "inspect" || s == "run-help" || s == "mpi";
 }
 
 void add_build_options(CLI::App* app, BuildOptions& b) {
@@ -142,6 +144,15 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   run_help->footer("\nUsage: cexec run-help IMAGE\n");
   run_help->add_option("image", inspect_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
 
+  MpiCheckOptions mpi_check_options;
+  auto* mpi = app.add_subcommand("mpi", "MPI bridge tools");
+  mpi->require_subcommand(1);
+  auto* mpi_check = mpi->add_subcommand("check", "Preflight: can the host's MPI be injected into IMAGE? (exit 0 yes, 79 no)");
+  mpi_check->footer("\nUsage: cexec mpi check [--json] [--mpi host|auto] IMAGE\n\nExamples:\n  cexec mpi check app.img\n  cexec mpi check --json app.img | jq .verdicts\n");
+  mpi_check->add_flag("--json", mpi_check_options.json, "Print JSON");
+  mpi_check->add_option("--mpi", mpi_check_options.mpi, "The policy to judge (default host: what --mpi=host would do)")->type_name("POLICY");
+  mpi_check->add_option("image", mpi_check_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
+
   for (auto* sub : {exec, run, shell}) {
     add_common_options(sub, o);
     sub->add_option("image", o.image, "A SquashFS image file or a directory (sandbox)")->required()->type_name("IMAGE");
@@ -190,6 +201,10 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   }
   if (build->parsed()) {
     out.build = std::move(b);
+    return out;
+  }
+  if (mpi_check->parsed()) {
+    out.mpi_check = std::move(mpi_check_options);
     return out;
   }
   if (inspect->parsed() || run_help->parsed()) {

@@ -10,6 +10,7 @@
 #include "launch_context.hpp"
 #include "squashfs_server.hpp"
 #include "log.hpp"
+#include "mpi_check.hpp"
 #include "plan.hpp"
 #include "sys/syscalls.hpp"
 
@@ -196,6 +197,9 @@ int launch(const std::vector<std::string>& args, char** environ) {
   }
   if (cli.inspect) {
     return build::run_inspect(*cli.inspect);
+  }
+  if (cli.mpi_check) {
+    return run_mpi_check(*cli.mpi_check, environ);
   }
   if (!cli.options) {
     std::fputs(cli.text.c_str(), cli.to_stderr ? stderr : stdout);

@@ -66,6 +66,7 @@ struct LaunchPlan {
   bool share = true;            // enter the job's node instance (false: --no-share)
   double linger_seconds = 3.0;  // how long the node instance outlives its last member
   Verbosity verbosity = Verbosity::normal;
+  std::string mpi_policy = "auto";  // MPI bridge: auto (inject under a launcher when compatible), host, image, off
 };
 
 Result<LaunchPlan> resolve(const LaunchOptions& options, const HostFacts& facts);
