@@ -40,11 +40,6 @@ std::string describe_mpi(const MpiLibrary& m) {
   return out + " at " + m.path;
 }
 
-std::string base_name(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 MountOp ro_bind(const std::string& src, const std::string& dst, bool optional) {
   MountOp op;
   op.kind = MountKind::bind;
