@@ -51,6 +51,30 @@ MountOp ro_bind(const std::string& src, const std::string& dst, bool optional) {
   return op;
 }
 
+// The refusal to show in one line: an ABI or closure problem first; among missing symbol versions
+// the newest (what the image's glibc would have to reach), with the count of the others.
+std::vector<Verdict>::const_iterator headline(const std::vector<Verdict>& verdicts) {
+  auto best = verdicts.end();
+  std::optional<Version> best_version;
+  for (auto it = verdicts.begin(); it != verdicts.end(); ++it) {
+    if (it->compatible) {
+      continue;
+    }
+    auto at = it->subject.rfind('_');
+    auto v = it->subject.find(" needs ") != std::string::npos && at != std::string::npos
+                 ? parse_version(std::string_view(it->subject).substr(at + 1))
+                 : std::nullopt;
+    if (!v) {
+      return it;  // not a symbol-version need: the most basic problem
+    }
+    if (best == verdicts.end() || compare_versions(*v, *best_version) > 0) {
+      best = it;
+      best_version = v;
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 std::optional<Policy> parse_policy(std::string_view text) {
@@ -151,11 +175,13 @@ BridgePlan plan_bridge(const std::optional<HostMpi>& host, const ImageFacts& ima
     p.notices.push_back(std::string("info: mpi: ") + (v.compatible ? "ok " : "REFUSED ") + v.subject + ": " + v.reason);
   }
   if (!p.compatible) {
-    auto first = std::find_if(p.verdicts.begin(), p.verdicts.end(), [](const Verdict& v) { return !v.compatible; });
+    auto first = headline(p.verdicts);
+    size_t failures = std::count_if(p.verdicts.begin(), p.verdicts.end(), [](const Verdict& v) { return !v.compatible; });
+    std::string reason = first->reason + (failures > 1 ? " (and " + std::to_string(failures - 1) + " more problems)" : "");
     if (policy == Policy::host) {
-      p.refusal = "--mpi=host: the host's MPI cannot be injected into image: " + first->reason;
+      p.refusal = "--mpi=host: the host's MPI cannot be injected into image: " + reason;
     } else if (host) {
-      p.notices.push_back("warn: mpi: the host's MPI is not injected (" + first->reason + "); running the image's own MPI" +
+      p.notices.push_back("warn: mpi: the host's MPI is not injected (" + reason + "); running the image's own MPI" +
                           (image.mpi ? "" : " (the image has none)"));
     }
     return p;

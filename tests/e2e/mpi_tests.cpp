@@ -330,13 +330,14 @@ BOOST_AUTO_TEST_CASE(an_old_glibc_is_refused_before_launch) {
   auto o = run(concat(mpirun(2), {cexec_bin(), "--mpi=host", image("oldglibc.sqfs"), "mpi_probe", "marker"}), env);
   BOOST_TEST_INFO(o);
   BOOST_CHECK_NE(o.status, 0);
-  BOOST_CHECK(contains(o.err, "does not provide GLIBC_2.34"));
+  BOOST_CHECK(contains(o.err, "does not provide GLIBC_2."));  // the newest one missing
   BOOST_CHECK(!contains(o.out, "mpi_probe"));
   // Without a launcher too, with the documented status.
   auto single = run_cexec({"--mpi=host", image("oldglibc.sqfs"), "true"}, env);
   BOOST_TEST_INFO(single);
   BOOST_CHECK_EQUAL(single.status, 79);
-  BOOST_CHECK(contains(single.err, "the image's libc.so.6 does not provide GLIBC_2.34 (needed by "));
+  BOOST_CHECK(contains(single.err, "the image's libc.so.6 does not provide GLIBC_2."));
+  BOOST_CHECK(contains(single.err, "(needed by "));
 }
 
 BOOST_AUTO_TEST_CASE(mpi_check_on_each_image) {

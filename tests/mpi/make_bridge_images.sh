@@ -85,6 +85,9 @@ trap 'rm -rf "$work"' EXIT
 printf 'int old_a(void) { return 1; }\nint old_b(void) { return 2; }\n' > "$work/c.c"
 printf 'GLIBC_2.2.5 { global: old_a; local: *; };\nGLIBC_2.17 { global: old_b; } GLIBC_2.2.5;\n' > "$work/c.map"
 cc -shared -nostdlib -fPIC -Wl,-soname,libc.so.6 -Wl,--version-script="$work/c.map" -o "$root$lib/libc.so.6" "$work/c.c"
-cp "$root$lib/libc.so.6" "$root$lib/libm.so.6"
+# The rest of glibc's libraries as the same stand-in (only their version definitions are read).
+for so in libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 libutil.so.1 libresolv.so.2 ld-linux-x86-64.so.2; do
+  cp "$root$lib/libc.so.6" "$root$lib/$so"
+done
 printf 'old glibc image\n' > "$root/etc/image-marker"
 finish "$root" "$out/oldglibc.sqfs"

@@ -339,6 +339,12 @@ BOOST_AUTO_TEST_CASE(old_glibc_is_refused_naming_library_and_version) {
   BOOST_CHECK_EQUAL(warnings, 1);
 }
 
+BOOST_AUTO_TEST_CASE(the_refusal_names_the_newest_missing_version) {
+  auto p = plan_bridge(host_openmpi(), image_with({"GLIBC_2.2.5"}, false), Policy::host, {});
+  BOOST_CHECK_EQUAL(p.refusal, "--mpi=host: the host's MPI cannot be injected into image: the image's libc.so.6 does not "
+                               "provide GLIBC_2.34 (needed by libmpi.so.40) (and 1 more problems)");
+}
+
 BOOST_AUTO_TEST_CASE(mpich_image_under_open_mpi) {
   ImageFacts img = image_with({"GLIBC_2.17", "GLIBC_2.34"}, false);
   img.mpi = lib("libmpich.so.12", "12.2.2");
