@@ -3,6 +3,9 @@
 #include "discovery.hpp"
 #include "launch_context.hpp"
 
+#include <chrono>
+#include <cstdio>
+
 namespace cexec {
 
 namespace {
@@ -17,13 +20,19 @@ InstanceAdditions mpi_additions(const LaunchPlan& plan, int image_root, Log& log
   if (policy == mpi_bridge::Policy::off || (policy == mpi_bridge::Policy::automatic && launcher == "none")) {
     return out;
   }
+  auto start = std::chrono::steady_clock::now();
   auto bridge = log.step("mpi-bridge", [&] { return mpi_bridge::run_bridge(plan.env.host, launcher, policy, image_root); });
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (!bridge.plan.refusal.empty()) {
     throw Error(ErrorKind::mpi_incompatible, bridge.plan.refusal + " (see `cexec mpi check " + plan.image + "`)");
   }
   out.mounts = bridge.plan.mounts;
   out.env = bridge.plan.env;
   out.notices = bridge.plan.notices;
+  // The builder logs quietly; -v on the ranks shows this instead (paid once per node).
+  char took[96];
+  std::snprintf(took, sizeof took, "info: mpi: discovery and verdicts took %.1f ms (once per node)", ms);
+  out.notices.emplace_back(took);
   return out;
 }
 

@@ -3,6 +3,9 @@
 # /dev/fuse usable by ordinary users. Idempotent, and quick when everything is already in place.
 set -eu
 
+# mpich and libmpich-dev (the MPI bridge's MPICH tests) install next to Open MPI without changing
+# what mpirun, mpicc and libmpi.so resolve to: Debian's alternatives rank Open MPI (50) above MPICH
+# (40), and MPICH's commands keep their own names (mpiexec.hydra, mpicc.mpich, mpichversion).
 packages="build-essential cmake ninja-build pkg-config git util-linux
   libcli11-dev libboost-test-dev libcap-dev libfuse3-dev fuse3 libsquashfuse-dev squashfuse
   zlib1g-dev liblzma-dev liblzo2-dev liblz4-dev libzstd-dev libbz2-dev

@@ -297,8 +297,7 @@ BOOST_AUTO_TEST_CASE(verbose_launch_logs_the_verdicts) {
   BOOST_CHECK_EQUAL(o.status, 0);
   BOOST_CHECK(contains(o.err, "info: mpi: injecting host Open MPI v"));
   BOOST_CHECK(contains(o.err, "info: mpi: ok libmpi.so.40: the image has no MPI library"));
-  BOOST_CHECK(contains(o.err, "step mpi-bridge"));
-  BOOST_CHECK_EQUAL(count(o.err, "step mpi-bridge"), 1u);  // once per node
+  BOOST_CHECK(contains(o.err, "info: mpi: discovery and verdicts took "));
 }
 
 BOOST_AUTO_TEST_CASE(a_plain_launch_injects_nothing) {
@@ -306,7 +305,7 @@ BOOST_AUTO_TEST_CASE(a_plain_launch_injects_nothing) {
   auto o = run_cexec({"-v", image("nompi.sqfs"), "true"}, env);
   BOOST_TEST_INFO(o);
   BOOST_CHECK_EQUAL(o.status, 0);
-  BOOST_CHECK(!contains(o.err, "mpi-bridge"));
+  BOOST_CHECK(!contains(o.err, "info: mpi:"));
 }
 
 BOOST_AUTO_TEST_CASE(an_mpich_image_under_open_mpi) {
@@ -352,7 +351,7 @@ BOOST_AUTO_TEST_CASE(mpi_check_on_each_image) {
   auto same = run_cexec({"mpi", "check", mpi_image()}, env);
   BOOST_TEST_INFO(same);
   BOOST_CHECK_EQUAL(same.status, 0);
-  BOOST_CHECK(contains(same.out, "image MPI: Open MPI libmpi.so.40 (40."));
+  BOOST_CHECK(contains(same.out, "image MPI: Open MPI libmpi.so.40 (40) at "));  // copied under its soname: no minor
   if (have(image("mpich.sqfs"))) {
     auto mpich = run_cexec({"mpi", "check", "--json", image("mpich.sqfs")}, env);
     BOOST_TEST_INFO(mpich);
