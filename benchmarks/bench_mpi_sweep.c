@@ -1,6 +1,5 @@
-/* bench_mpi_sweep: ping-pong latency and bandwidth between ranks 0 and 1 for 8 B to 4 MiB (powers
- * of 4), and an 8-double and a 1 MiB allreduce over all ranks, for the MPI bridge benchmark
- * (run_mpi_bridge.sh). Each figure is the best of several short windows (a shared machine's
+/* bench_mpi_sweep: ping-pong latency and bandwidth between ranks 0 and 1 for 8 B to 4 MiB, and
+ * a 64 B and a 1 MiB allreduce over all ranks, for the MPI bridge benchmark (run_mpi_bridge.sh). Each figure is the best of several short windows (a shared machine's
  * preemptions spoil only the windows they hit). Plain C against libmpi only, so the same binary
  * runs natively, with the image's MPI and with the host's injected MPI.
  * Output (rank 0): "sweep BYTES LATENCY_US BANDWIDTH_MBPS" and "allreduce BYTES MICROSECONDS". */
@@ -39,14 +38,18 @@ int main(int argc, char** argv) {
   int windows = argc > 1 ? atoi(argv[1]) : 20;
   char* buf = malloc(4 << 20);
   memset(buf, 1, 4 << 20);
-  for (int bytes = 8; bytes <= (4 << 20); bytes *= 4) {
+  const int sizes[] = {8, 64, 512, 4096, 32768, 262144, 1 << 20, 4 << 20};
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
+    int bytes = sizes[s];
     int iterations = bytes <= 4096 ? 200 : bytes <= (256 << 10) ? 20 : 4;
     double rt = best_window(rank, buf, bytes, iterations, windows);
     if (rank == 0) {
       printf("sweep %d %.3f %.1f\n", bytes, rt / 2 * 1e6, 2.0 * bytes / rt / 1e6);
     }
   }
-  for (int count = 8; count <= (1 << 17); count *= 16384) {
+  const int counts[] = {8, 1 << 17};  /* 64 B and 1 MiB of doubles */
+  for (size_t c = 0; c < sizeof counts / sizeof counts[0]; ++c) {
+    int count = counts[c];
     double* in = calloc((size_t)count, sizeof(double));
     double* out = calloc((size_t)count, sizeof(double));
     double best = 1e30;
