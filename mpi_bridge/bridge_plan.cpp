@@ -181,8 +181,11 @@ BridgePlan plan_bridge(const std::optional<HostMpi>& host, const ImageFacts& ima
     if (policy == Policy::host) {
       p.refusal = "--mpi=host: the host's MPI cannot be injected into image: " + reason;
     } else if (host) {
-      p.notices.push_back("warn: mpi: the host's MPI is not injected (" + reason + "); running the image's own MPI" +
-                          (image.mpi ? "" : " (the image has none)"));
+      // An image without a C library (static programs only) cannot load any MPI library: nothing
+      // to warn about.
+      bool dynamic = image.libraries.contains("libc.so.6");
+      p.notices.push_back(std::string(dynamic ? "warn" : "info") + ": mpi: the host's MPI is not injected (" + reason +
+                          "); running the image's own MPI" + (image.mpi ? "" : " (the image has none)"));
     }
     return p;
   }

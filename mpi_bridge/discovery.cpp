@@ -569,9 +569,12 @@ ImageFacts read_image_facts(int root, const std::set<std::string>& wanted) {
 
 BridgeOutcome run_bridge(const std::vector<std::string>& environ, std::string_view launcher, Policy policy, int image_root) {
   BridgeOutcome out;
-  if (policy == Policy::host || policy == Policy::automatic) {
-    out.host = discover_host_mpi(environ, launcher);
+  if (policy == Policy::image || policy == Policy::off) {
+    // Nothing to judge: only the PMIx variable mapping applies.
+    out.plan = plan_bridge(std::nullopt, out.image, policy, environ);
+    return out;
   }
+  out.host = discover_host_mpi(environ, launcher);
   std::set<std::string> wanted;
   if (out.host) {
     for (const auto& lib : out.host->libraries) {

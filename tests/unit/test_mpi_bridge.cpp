@@ -190,6 +190,21 @@ BOOST_AUTO_TEST_CASE(hostile_bytes_are_failures) {
   for (size_t n = 0; n < good.size(); ++n) {
     (void)parse_ld_cache(std::string_view(good).substr(0, n), "c");
   }
+  // And so does every mutation of it (a deterministic poor man's fuzzer; run under ASan in CI).
+  uint32_t seed = 12345;
+  auto next = [&] { return seed = seed * 1103515245u + 12345u; };
+  for (int round = 0; round < 20000; ++round) {
+    std::string bytes = good;
+    for (int k = 0; k < 1 + round % 4; ++k) {
+      bytes[next() % bytes.size()] = static_cast<char>(next() >> 16);
+    }
+    auto r = parse_ld_cache(bytes, "c");
+    if (r) {
+      for (const auto& e : r.value()) {
+        BOOST_CHECK(e.soname.size() < bytes.size());
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -217,6 +232,20 @@ BOOST_AUTO_TEST_CASE(full_example) {
   BOOST_CHECK_EQUAL(c.env.at(0).first, "FI_PROVIDER");
   BOOST_CHECK_EQUAL(c.env.at(0).second, "cxi");
   BOOST_CHECK_EQUAL(c.version, "8.1.26");
+}
+
+BOOST_AUTO_TEST_CASE(any_text_parses_or_fails_cleanly) {
+  const std::string sample = "library = /a/libmpi.so.12\nbind = /dev/x:/dev/y\nenv = A=b\nversion = 1.2\n";
+  uint32_t seed = 777;
+  auto next = [&] { return seed = seed * 1103515245u + 12345u; };
+  for (int round = 0; round < 20000; ++round) {
+    std::string text = sample;
+    for (int k = 0; k < 1 + round % 3; ++k) {
+      text[next() % text.size()] = "=:#/ \n.aZ\0"[next() % 11];
+    }
+    auto r = parse_mpi_conf(text, "c");
+    BOOST_CHECK(r || r.failure().kind == ErrorKind::config);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(errors_name_the_line) {
@@ -343,6 +372,15 @@ BOOST_AUTO_TEST_CASE(the_refusal_names_the_newest_missing_version) {
   auto p = plan_bridge(host_openmpi(), image_with({"GLIBC_2.2.5"}, false), Policy::host, {});
   BOOST_CHECK_EQUAL(p.refusal, "--mpi=host: the host's MPI cannot be injected into image: the image's libc.so.6 does not "
                                "provide GLIBC_2.34 (needed by libmpi.so.40) (and 1 more problems)");
+}
+
+BOOST_AUTO_TEST_CASE(a_static_only_image_gets_no_warning) {
+  ImageFacts img;  // no libc.so.6: busybox-style static programs
+  auto p = plan_bridge(host_openmpi(), img, Policy::automatic, {});
+  BOOST_CHECK(!p.inject);
+  for (const auto& n : p.notices) {
+    BOOST_CHECK(!n.starts_with("warn:"));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(mpich_image_under_open_mpi) {
