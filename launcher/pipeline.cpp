@@ -54,13 +54,18 @@ void print_instance_notices(const LaunchContext& context, const Log& log) {
     return;
   }
   bool first_rank = !context.rank || *context.rank == 0;
+  // The notices describe the node instance, planned once per node: -v shows them once per node
+  // (local rank 0, or every rank when no launcher says), not once per rank.
+  bool first_on_node = !context.local_rank || *context.local_rank == 0;
   size_t start = 0;
   while (start < text->size()) {
     size_t nl = text->find('\n', start);
     std::string line = text->substr(start, nl == std::string::npos ? std::string::npos : nl - start);
     start = nl == std::string::npos ? text->size() : nl + 1;
     if (log.verbose()) {
-      log.info(line);
+      if (first_on_node || line.starts_with("warn: ")) {
+        log.info(line);
+      }
     } else if (first_rank && !log.quiet() && line.starts_with("warn: ")) {
       std::fprintf(stderr, "cexec: warning: %s\n", line.substr(6).c_str());
     }
