@@ -58,13 +58,16 @@ void add_common_options(CLI::App* app, LaunchOptions& o) {
   app->add_option("--cpu-bind", o.cpu_bind, "CPU binding: auto (cores when ranks share the node), none, cores, numa, package")->type_name("MODE");
   app->add_option("--gpu-bind", o.gpu_bind, "GPU visibility: auto (closest when ranks share the node), closest, none")->type_name("MODE");
   app->add_option("--gpus-per-rank", o.gpus_per_rank, "GPUs per rank (0: CPU-only placement)")->type_name("K");
+  app->add_option("--mpi", o.mpi, "MPI bridge: auto (default: inject the host's MPI under a launcher when compatible), host (inject or fail), image, off")
+      ->type_name("POLICY");
   app->add_flag_callback("-v,--verbose", [&o] { o.verbosity = Verbosity::verbose; }, "Log the plan and each setup step with its duration");
   app->add_flag_callback("--debug", [&o] { o.verbosity = Verbosity::debug; }, "Like --verbose, plus debugging detail");
   app->add_flag_callback("-q,--quiet", [&o] { o.verbosity = Verbosity::quiet; }, "Print only errors");
 }
 
 bool is_verb(const std::string& s) {
-  return s == "exec" || s == "run" || s == "shell" || s == "build" || s == "inspect" || s == "run-help" || s == "plan";
+  return s == "exec" || s == "run" || s == "shell" || s == "build" || s == "inspect" || s == "run-help" || s == "plan" ||
+         s == "mpi";
 }
 
 void add_build_options(CLI::App* app, BuildOptions& b) {
@@ -163,6 +166,14 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   plan->add_option("--gpus-per-rank", plan_options.gpus_per_rank, "GPUs per rank (0: CPU-only)")->type_name("K");
   plan->add_flag("--no-io", plan_options.no_io, "Skip I/O discovery (no GPUs or NICs)");
   plan->add_flag("--machine", plan_options.machine, "Print the topology as cexec models it (the text ranks parse) instead");
+  MpiCheckOptions mpi_check_options;
+  auto* mpi = app.add_subcommand("mpi", "MPI bridge tools");
+  mpi->require_subcommand(1);
+  auto* mpi_check = mpi->add_subcommand("check", "Preflight: can the host's MPI be injected into IMAGE? (exit 0 yes, 79 no)");
+  mpi_check->footer("\nUsage: cexec mpi check [--json] [--mpi host|auto] IMAGE\n\nExamples:\n  cexec mpi check app.img\n  cexec mpi check --json app.img | jq .verdicts\n");
+  mpi_check->add_flag("--json", mpi_check_options.json, "Print JSON");
+  mpi_check->add_option("--mpi", mpi_check_options.mpi, "The policy to judge (default host: what --mpi=host would do)")->type_name("POLICY");
+  mpi_check->add_option("image", mpi_check_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
 
   for (auto* sub : {exec, run, shell}) {
     add_common_options(sub, o);
@@ -216,6 +227,10 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   }
   if (plan->parsed()) {
     out.plan = std::move(plan_options);
+    return out;
+  }
+  if (mpi_check->parsed()) {
+    out.mpi_check = std::move(mpi_check_options);
     return out;
   }
   if (inspect->parsed() || run_help->parsed()) {

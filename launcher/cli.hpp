@@ -14,6 +14,7 @@ struct CliOutcome {
   std::optional<BuildOptions> build;     // `cexec build`
   std::optional<InspectOptions> inspect; // `cexec inspect`, `cexec run-help`
   std::optional<PlanOptions> plan;       // `cexec plan`
+  std::optional<MpiCheckOptions> mpi_check;  // `cexec mpi check`
   int exit_code = 0;                     // otherwise: exit with this after printing `text`
   std::string text;
   bool to_stderr = false;

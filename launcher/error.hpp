@@ -25,6 +25,7 @@ enum class ErrorKind {
   policy,             // refused by the admin configuration or by the setuid rule
   config,             // the admin configuration file is malformed or unsafe
   cannot_create,      // cexec build: OUT exists (no --force), or cannot be written (disk full)
+  mpi_incompatible,   // --mpi=host cannot inject the host's MPI (ABI or symbol versions); `cexec mpi check` says no
 };
 
 struct Failure {

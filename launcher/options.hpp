@@ -26,6 +26,7 @@ struct LaunchOptions {
   bool contain = false;
   bool no_share = false;     // a private container instead of the node instance
   std::string instance;      // --instance NAME: explicit job identity for the node instance
+  std::string mpi;           // --mpi auto|host|image|off (empty: auto)
   Verbosity verbosity = Verbosity::normal;
   // Placement (topology/placement.hpp); validated in resolve().
   std::string topology;               // --topology FILE (else CEXEC_TOPOLOGY, else the host)
@@ -64,6 +65,13 @@ struct InspectOptions {
   std::string image;
   bool json = false;
   bool help_only = false;  // run-help
+};
+
+// `cexec mpi check [--json] [--mpi POLICY] IMAGE`: the MPI bridge's preflight.
+struct MpiCheckOptions {
+  std::string image;
+  bool json = false;
+  std::string mpi = "host";  // the policy judged; `host` reports what a forced injection would do
 };
 
 }  // namespace cexec

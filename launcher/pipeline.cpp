@@ -10,6 +10,7 @@
 #include "launch_context.hpp"
 #include "squashfs_server.hpp"
 #include "log.hpp"
+#include "mpi_check.hpp"
 #include "plan.hpp"
 #include "sys/syscalls.hpp"
 #include "topology_command.hpp"
@@ -54,13 +55,18 @@ void print_instance_notices(const LaunchContext& context, const Log& log) {
     return;
   }
   bool first_rank = !context.rank || *context.rank == 0;
+  // The notices describe the node instance, planned once per node: -v shows them once per node
+  // (local rank 0, or every rank when no launcher says), not once per rank.
+  bool first_on_node = !context.local_rank || *context.local_rank == 0;
   size_t start = 0;
   while (start < text->size()) {
     size_t nl = text->find('\n', start);
     std::string line = text->substr(start, nl == std::string::npos ? std::string::npos : nl - start);
     start = nl == std::string::npos ? text->size() : nl + 1;
     if (log.verbose()) {
-      log.info(line);
+      if (first_on_node || line.starts_with("warn: ")) {
+        log.info(line);
+      }
     } else if (first_rank && !log.quiet() && line.starts_with("warn: ")) {
       std::fprintf(stderr, "cexec: warning: %s\n", line.substr(6).c_str());
     }
@@ -204,6 +210,9 @@ int launch(const std::vector<std::string>& args, char** environ) {
       env.emplace_back(*e);
     }
     return run_plan_command(*cli.plan, env);
+  }
+  if (cli.mpi_check) {
+    return run_mpi_check(*cli.mpi_check, environ);
   }
   if (!cli.options) {
     std::fputs(cli.text.c_str(), cli.to_stderr ? stderr : stdout);

@@ -184,6 +184,12 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
   if (o.no_share && !o.instance.empty()) {
     return Failure{ErrorKind::usage, "--instance and --no-share cannot be combined"};
   }
+  if (!o.mpi.empty()) {
+    if (o.mpi != "auto" && o.mpi != "host" && o.mpi != "image" && o.mpi != "off") {
+      return Failure{ErrorKind::usage, "--mpi `" + o.mpi + "`: expected auto, host, image or off"};
+    }
+    p.mpi_policy = o.mpi;
+  }
   p.env.host = f.environ;
   p.env.env_files = f.env_files;
   p.env.cli = o.env;

@@ -72,6 +72,7 @@ struct LaunchPlan {
   topology::CpuBind cpu_bind = topology::CpuBind::automatic;
   topology::GpuBind gpu_bind = topology::GpuBind::automatic;
   int gpus_per_rank = 1;
+  std::string mpi_policy = "auto";  // MPI bridge: auto (inject under a launcher when compatible), host, image, off
 };
 
 Result<LaunchPlan> resolve(const LaunchOptions& options, const HostFacts& facts);

@@ -3,13 +3,17 @@
 # /dev/fuse usable by ordinary users. Idempotent, and quick when everything is already in place.
 set -eu
 
+# mpich and libmpich-dev (the MPI bridge's MPICH tests) install next to Open MPI without changing
+# what mpirun, mpicc and libmpi.so resolve to: Debian's alternatives rank Open MPI (50) above MPICH
+# (40), and MPICH's commands keep their own names (mpiexec.hydra, mpicc.mpich, mpichversion).
 packages="build-essential cmake ninja-build pkg-config git util-linux
   libcli11-dev libboost-test-dev libcap-dev libfuse3-dev fuse3 libsquashfuse-dev squashfuse
   zlib1g-dev liblzma-dev liblzo2-dev liblz4-dev libzstd-dev libbz2-dev
   libarchive-dev libseccomp-dev nlohmann-json3-dev
   squashfs-tools debootstrap busybox-static charliecloud-runtime hyperfine
   openmpi-bin libopenmpi-dev slurm-wlm munge
-  libhwloc-dev libnuma-dev"
+  libhwloc-dev libnuma-dev
+  libelf-dev mpich libmpich-dev"
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -330,8 +330,11 @@ void send_message(int sock, std::string_view bytes, std::span<const int> fds) {
 
 Message receive_message(int sock) {
   Message m;
-  char buf[4096];
-  struct iovec iov {buf, sizeof buf};
+  // A datagram longer than the buffer would be cut silently: peek at its length first (a
+  // preflight report can be tens of KiB).
+  ssize_t pending = retry_eintr([&] { return ::recv(sock, nullptr, 0, MSG_PEEK | MSG_TRUNC); });
+  std::string buf(std::max<ssize_t>(pending, 4096), '\0');
+  struct iovec iov {buf.data(), buf.size()};
   alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)] = {};
   struct msghdr msg {};
   msg.msg_iov = &iov;
@@ -355,7 +358,8 @@ Message receive_message(int sock) {
       }
     }
   }
-  m.bytes.assign(buf, static_cast<size_t>(n));
+  buf.resize(static_cast<size_t>(n));
+  m.bytes = std::move(buf);
   return m;
 }
 

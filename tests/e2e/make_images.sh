@@ -8,6 +8,7 @@
 #   STAGE/images/plain.sqfs             no /.cexec metadata
 #   STAGE/images/{truncated,corrupt}.sqfs, notimage.txt, unreadable.sqfs
 #   STAGE/images/mpi.sqfs               Open MPI closure plus mpi_probe (node-instance tests)
+#   STAGE/images/{nompi,mpich,oldglibc}.sqfs  MPI bridge images (tests/mpi/make_bridge_images.sh)
 #   STAGE/configs/*.conf                admin configs (root-owned, and deliberately unsafe ones)
 set -eu
 build=$1
@@ -67,6 +68,8 @@ chmod 0000 "$stage/images/unreadable.sqfs"
 
 # The MPI image: the host's Open MPI closure and mpi_probe (tests/mpi/make_mpi_image.sh).
 "$(dirname "$0")/../mpi/make_mpi_image.sh" "$build/tests/mpi_probe" "$stage/images"
+# The MPI bridge's images: no MPI, MPICH, an old glibc (tests/mpi/make_bridge_images.sh).
+"$(dirname "$0")/../mpi/make_bridge_images.sh" "$build/tests/mpi_probe" "$(dirname "$0")/../.." "$stage/images"
 
 cfg="$stage/configs"
 printf '# test config\nbind = /etc/hostname:/cfg/hostname:ro\ndeny-destination = /opt\nmax-binds = 3\n' > "$cfg/site.conf"

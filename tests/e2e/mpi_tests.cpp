@@ -346,3 +346,136 @@ BOOST_AUTO_TEST_CASE(bad_placement_options_are_usage_errors) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The MPI bridge (issue 5): the host's MPI injected into images under the real launchers.
+BOOST_FIXTURE_TEST_SUITE(bridge, Case)
+
+namespace {
+
+const std::string injected_warning = "cexec: warning: mpi: the host's MPI is not injected";
+
+bool have(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(an_image_without_mpi_fails_without_the_bridge) {
+  auto o = run(concat(mpirun(2), {cexec_bin(), "--mpi=off", image("nompi.sqfs"), "mpi_probe", "check"}), env);
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_NE(o.status, 0);
+  BOOST_CHECK(contains(o.err, "libmpi.so.40: cannot open shared object file"));
+}
+
+BOOST_AUTO_TEST_CASE(an_image_without_mpi_runs_with_the_hosts_injected) {
+  auto o = run(concat(mpirun(4), {cexec_bin(), image("nompi.sqfs"), "mpi_probe", "check"}), env);
+  expect_check_passed(o, 4);
+  BOOST_CHECK(!contains(o.err, "warning"));
+}
+
+BOOST_AUTO_TEST_CASE(verbose_launch_logs_the_verdicts) {
+  auto o = run(concat(mpirun(2), {cexec_bin(), "-v", image("nompi.sqfs"), "true"}), env);
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK(contains(o.err, "info: mpi: injecting host Open MPI v"));
+  BOOST_CHECK(contains(o.err, "info: mpi: ok libmpi.so.40: the image has no MPI library"));
+  BOOST_CHECK_EQUAL(count(o.err, "info: mpi: discovery and verdicts took "), 1u);  // once per node, not per rank
+}
+
+BOOST_AUTO_TEST_CASE(a_plain_launch_injects_nothing) {
+  // No launcher: no discovery, no injection (single runs stay fast).
+  auto o = run_cexec({"-v", image("nompi.sqfs"), "true"}, env);
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK(!contains(o.err, "info: mpi:"));
+}
+
+BOOST_AUTO_TEST_CASE(an_mpich_image_under_open_mpi) {
+  BOOST_REQUIRE(have(image("mpich.sqfs")));
+  auto refused = run(concat(mpirun(2), {cexec_bin(), "--mpi=host", image("mpich.sqfs"), "mpi_probe", "marker"}), env);
+  BOOST_TEST_INFO(refused);
+  BOOST_CHECK_NE(refused.status, 0);
+  BOOST_CHECK(contains(refused.err, "--mpi=host: the host's MPI cannot be injected into image"));
+  BOOST_CHECK(contains(refused.err, "are different MPI ABIs"));
+  BOOST_CHECK(contains(refused.err, "cexec mpi check"));
+  // auto: one warning (rank 0) and the image's own MPICH runs (as singletons: Open MPI's mpirun
+  // speaks no PMI that MPICH's default build understands).
+  auto fallback = run(concat(mpirun(2), {cexec_bin(), image("mpich.sqfs"), "mpi_probe", "marker"}), env);
+  BOOST_TEST_INFO(fallback);
+  BOOST_CHECK_EQUAL(count(fallback.err, injected_warning), 1u);
+  BOOST_CHECK(contains(fallback.err, "running the image's own MPI"));
+  BOOST_CHECK(contains(fallback.out, "mpich image"));
+}
+
+BOOST_AUTO_TEST_CASE(an_old_glibc_is_refused_before_launch) {
+  auto o = run(concat(mpirun(2), {cexec_bin(), "--mpi=host", image("oldglibc.sqfs"), "mpi_probe", "marker"}), env);
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_NE(o.status, 0);
+  BOOST_CHECK(contains(o.err, "does not provide GLIBC_2."));  // the newest one missing
+  BOOST_CHECK(!contains(o.out, "mpi_probe"));
+  // Without a launcher too, with the documented status.
+  auto single = run_cexec({"--mpi=host", image("oldglibc.sqfs"), "true"}, env);
+  BOOST_TEST_INFO(single);
+  BOOST_CHECK_EQUAL(single.status, 79);
+  BOOST_CHECK(contains(single.err, "the image's libc.so.6 does not provide GLIBC_2."));
+  BOOST_CHECK(contains(single.err, "(needed by "));
+}
+
+BOOST_AUTO_TEST_CASE(mpi_check_on_each_image) {
+  auto ok = run_cexec({"mpi", "check", image("nompi.sqfs")}, env);
+  BOOST_TEST_INFO(ok);
+  BOOST_CHECK_EQUAL(ok.status, 0);
+  BOOST_CHECK(contains(ok.out, "host MPI:  Open MPI v"));
+  BOOST_CHECK(contains(ok.out, "image MPI: none"));
+  BOOST_CHECK(contains(ok.out, "/.cexec/host/mpi/lib/libmpi.so.40"));
+  BOOST_CHECK(contains(ok.out, "LD_LIBRARY_PATH=/.cexec/host/mpi/lib:$LD_LIBRARY_PATH"));
+  BOOST_CHECK(contains(ok.out, "result: compatible"));
+  auto same = run_cexec({"mpi", "check", mpi_image()}, env);
+  BOOST_TEST_INFO(same);
+  BOOST_CHECK_EQUAL(same.status, 0);
+  BOOST_CHECK(contains(same.out, "image MPI: Open MPI libmpi.so.40 (40) at "));  // copied under its soname: no minor
+  if (have(image("mpich.sqfs"))) {
+    auto mpich = run_cexec({"mpi", "check", "--json", image("mpich.sqfs")}, env);
+    BOOST_TEST_INFO(mpich);
+    BOOST_CHECK_EQUAL(mpich.status, 79);
+    BOOST_CHECK(contains(mpich.out, "\"compatible\": false"));
+    BOOST_CHECK(contains(mpich.out, "\"soname\": \"libmpich.so.12\""));
+  }
+  auto old = run_cexec({"mpi", "check", image("oldglibc.sqfs")}, env);
+  BOOST_TEST_INFO(old);
+  BOOST_CHECK_EQUAL(old.status, 79);
+  BOOST_CHECK(contains(old.out, "image glibc: 2.17"));
+  BOOST_CHECK(contains(old.out, "REFUSED  libmpi.so.40 needs GLIBC_2.34"));
+  BOOST_CHECK(contains(old.out, "result: incompatible"));
+  auto bad = run_cexec({"mpi", "check", image("missing.sqfs")}, env);
+  BOOST_CHECK_EQUAL(bad.status, 66);
+  auto bad_policy = run_cexec({"--mpi=sometimes", sqfs(), "true"}, env);
+  BOOST_CHECK_EQUAL(bad_policy.status, 64);
+  BOOST_CHECK(contains(bad_policy.err, "--mpi `sometimes`: expected auto, host, image or off"));
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_mpi_conf_is_refused) {
+  write_text(work / "mpi.conf", "library = /usr/lib/x86_64-linux-gnu/libmpi.so.40\nfrobnicate = 1\n");
+  Env e = env;
+  e["CEXEC_MPI_CONF"] = work / "mpi.conf";
+  auto o = run_cexec({"--mpi=host", image("nompi.sqfs"), "true"}, e);
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, 78);
+  BOOST_CHECK(contains(o.err, "mpi.conf:2: unknown key `frobnicate`"));
+  // A good one is used instead of discovery.
+  write_text(work / "mpi.conf", "library = /usr/lib/x86_64-linux-gnu/libmpi.so.40\nenv = SITE_MPI=yes\nversion = 4.1.4\n");
+  auto good = run(concat(mpirun(2), {cexec_bin(), image("nompi.sqfs"), "sh", "-c", "echo $SITE_MPI"}), e);
+  BOOST_TEST_INFO(good);
+  BOOST_CHECK_EQUAL(good.status, 0);
+  BOOST_CHECK_EQUAL(good.out, "yes\nyes\n");
+}
+
+BOOST_AUTO_TEST_CASE(mpich_hydra_injects_the_hosts_mpich) {
+  BOOST_REQUIRE(have(image("mpich.sqfs")));
+  BOOST_REQUIRE(have("/usr/bin/mpiexec.hydra"));
+  auto o = run({"mpiexec.hydra", "-n", "2", cexec_bin(), "-v", image("mpich.sqfs"), "mpi_probe", "check"}, env);
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK(contains(o.err, "info: mpi: injecting host MPICH"));
+  BOOST_CHECK(contains(o.out, "mpi_probe: check passed"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

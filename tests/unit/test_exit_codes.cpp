@@ -16,7 +16,7 @@ namespace {
 constexpr ErrorKind all_kinds[] = {
     ErrorKind::usage,           ErrorKind::image_invalid, ErrorKind::input_missing, ErrorKind::command_not_found,
     ErrorKind::bind_destination, ErrorKind::host_unsupported, ErrorKind::internal,  ErrorKind::setup_failed,
-    ErrorKind::policy,          ErrorKind::config,        ErrorKind::cannot_create,
+    ErrorKind::policy,          ErrorKind::config,        ErrorKind::cannot_create, ErrorKind::mpi_incompatible,
 };
 
 // A raw wait status as the kernel encodes it: exit code in bits 8-15, or the signal in bits 0-6.

@@ -115,14 +115,21 @@ BOOST_AUTO_TEST_CASE(key_text_names_its_parts) {
        {"cexec-instance-v2\n", "uid=4:1000\n", "gid=4:1000\n", "user=5:alice\n", "host=6:node17\n",
         "job=12:slurm:4711.3\n", "image=16:/images/app.sqfs\n",
         "image-id=43:64769/1234567/987654321/1700000000123456789\n", "writable=1:0\n", "writable-tmpfs=1:0\n",
-        "mount-destination=19:/scratch/alice/run1\n", "group=10:alice:1000\n"}) {
+        "mount-destination=19:/scratch/alice/run1\n", "group=10:alice:1000\n", "mpi=4:auto\n"}) {
     BOOST_TEST(contains(key.text, words), "`" << words << "` missing from:\n" << key.text);
   }
   auto lines = std::count(key.text.begin(), key.text.end(), '\n');
   auto mounts = static_cast<long>(plan.value().mounts.size());
   auto groups = static_cast<long>(plan.value().groups.size());
-  // Header, ten fields, four per mount, one per group.
-  BOOST_TEST(lines == 1 + 10 + 4 * mounts + groups);
+  // Header, eleven fields (the MPI policy last), four per mount, one per group.
+  BOOST_TEST(lines == 1 + 11 + 4 * mounts + groups);
+}
+
+BOOST_AUTO_TEST_CASE(different_mpi_policies_never_share) {
+  auto a = default_inputs();
+  auto b = default_inputs();
+  b.options.mpi = "image";
+  BOOST_TEST(key_for(a).socket_name != key_for(b).socket_name);
 }
 
 BOOST_AUTO_TEST_CASE(values_cannot_forge_other_fields) {
