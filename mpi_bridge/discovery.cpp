@@ -82,39 +82,9 @@ std::optional<ElfFacts> read_host_elf(const std::string& path) {
 // Runs a host tool with the launch's environment and returns its standard output (empty when it
 // cannot run). Only version queries: short, no input.
 std::string capture(const std::string& program, const std::vector<std::string>& args, const std::vector<std::string>& environ) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    return "";
-  }
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], 1);
-    int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 2);
-    std::vector<std::string> argv{program};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto cargv = sys::c_string_array(argv);
-    auto cenv = sys::c_string_array(environ);
-    ::execve(program.c_str(), cargv.data(), cenv.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  std::string out;
-  if (pid > 0) {
-    char buf[4096];
-    ssize_t n;
-    while (out.size() < (1 << 20) && ((n = ::read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))) {
-      if (n > 0) {
-        out.append(buf, static_cast<size_t>(n));
-      }
-    }
-    int status;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-  ::close(fds[0]);
-  return out;
+  std::vector<std::string> argv{program};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return sys::try_capture_output(argv, environ).value_or("");
 }
 
 std::string find_in_path(const std::string& name, const std::vector<std::string>& environ) {

@@ -576,6 +576,49 @@ int spawn_and_wait(const std::vector<std::string>& argv, const std::vector<std::
   return wait_for(pid);
 }
 
+std::optional<std::string> try_capture_output(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                                              size_t limit) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return std::nullopt;
+  }
+  Fd read_end(fds[0]);
+  Fd write_end(fds[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    return std::nullopt;
+  }
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_RDWR);
+    if (::dup2(write_end.get(), 1) < 0 || null < 0 || ::dup2(null, 0) < 0 || ::dup2(null, 2) < 0) {
+      ::_exit(127);
+    }
+    std::vector<char*> cargv = c_string_array(argv);
+    std::vector<char*> cenv = c_string_array(env);
+    ::execve(cargv[0], cargv.data(), cenv.data());
+    ::_exit(127);
+  }
+  write_end.reset();
+  std::string out;
+  char buf[4096];
+  while (out.size() < limit) {
+    ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  read_end.reset();  // a tool still writing gets SIGPIPE instead of blocking the wait below
+  int status = wait_for(pid);
+  if (status != 0) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 void chroot_to(int dirfd) {
   if (::fchdir(dirfd) != 0) {
     throw_errno("fchdir", fd_path(dirfd));

@@ -109,6 +109,11 @@ int wait_for(pid_t pid);
 // Runs a host program (searched in PATH from `env`) with exactly `env`, waits and returns the
 // wait(2) status. `stdin_null` gives it /dev/null as standard input.
 int spawn_and_wait(const std::vector<std::string>& argv, const std::vector<std::string>& env, bool stdin_null = true);
+// Runs argv[0] (a path) with `env`, stdin and stderr on /dev/null, and returns its standard output
+// (at most `limit` bytes read); nullopt when it cannot be started or exits non-zero. For short
+// queries of host tools (version strings), never for anything that takes input.
+std::optional<std::string> try_capture_output(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                                              size_t limit = 1 << 20);
 // argv/envp for the exec family: pointers into `strings`, null-terminated.
 std::vector<char*> c_string_array(const std::vector<std::string>& strings);
 // execvpe(2) with std::strings; returns only by throwing.
