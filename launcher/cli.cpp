@@ -10,6 +10,12 @@ namespace cexec {
 
 namespace {
 
+#ifdef CEXEC_TEST_HOOKS
+constexpr const char* test_hooks_note = " (test hooks: on)";
+#else
+constexpr const char* test_hooks_note = "";
+#endif
+
 constexpr const char* exec_examples = R"(
 Examples:
   cexec exec tf.img python3 train.py
@@ -49,13 +55,17 @@ void add_common_options(CLI::App* app, LaunchOptions& o) {
   app->add_flag("--contain", o.contain, "No home or cwd binds; private /tmp and /var/tmp");
   app->add_option("--instance", o.instance, "Share the node instance named NAME (default: the job's identity)")->type_name("NAME");
   app->add_flag("--no-share", o.no_share, "A private container for this process instead of the job's node instance");
+  app->add_option("--gpu", o.gpu, "Inject the host's GPU driver stack: auto (when the host has GPUs), nvidia, rocm or none")
+      ->type_name("MODE");
+  app->add_flag_callback("--nv", [&o] { o.gpu = "nvidia"; }, "Same as --gpu=nvidia");
+  app->add_flag_callback("--rocm", [&o] { o.gpu = "rocm"; }, "Same as --gpu=rocm");
   app->add_flag_callback("-v,--verbose", [&o] { o.verbosity = Verbosity::verbose; }, "Log the plan and each setup step with its duration");
   app->add_flag_callback("--debug", [&o] { o.verbosity = Verbosity::debug; }, "Like --verbose, plus debugging detail");
   app->add_flag_callback("-q,--quiet", [&o] { o.verbosity = Verbosity::quiet; }, "Print only errors");
 }
 
 bool is_verb(const std::string& s) {
-  return s == "exec" || s == "run" || s == "shell" || s == "build" || s == "inspect" || s == "run-help";
+  return s == "exec" || s == "run" || s == "shell" || s == "build" || s == "inspect" || s == "run-help" || s == "check";
 }
 
 void add_build_options(CLI::App* app, BuildOptions& b) {
@@ -118,7 +128,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
 
   LaunchOptions o;
   CLI::App app{"cexec: run programs inside container images on HPC clusters, unprivileged.", "cexec"};
-  app.set_version_flag("--version", std::string("cexec ") + version_string);
+  app.set_version_flag("--version", std::string("cexec ") + version_string + test_hooks_note);
   app.require_subcommand(1);
   app.footer("Run `cexec VERB --help` for a verb's options." + exit_code_help());
 
@@ -141,6 +151,12 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   auto* run_help = app.add_subcommand("run-help", "Print the image's help (%help of its definition file)");
   run_help->footer("\nUsage: cexec run-help IMAGE\n");
   run_help->add_option("image", inspect_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
+
+  CheckOptions check_options;
+  auto* check = app.add_subcommand("check", "Show what cexec finds on this host and would inject (--gpu: the GPU driver stack)");
+  check->footer("\nUsage: cexec check --gpu [IMAGE]\n\nExamples:\n  cexec check --gpu\n  cexec check --gpu tf.img     (also the image's CUDA version and the verdict)\n");
+  check->add_flag("--gpu", check_options.gpu, "The host's GPU driver files, devices and versions, and what would be injected where");
+  check->add_option("image", check_options.image, "An image whose CUDA runtime version to check against the driver")->type_name("IMAGE");
 
   for (auto* sub : {exec, run, shell}) {
     add_common_options(sub, o);
@@ -175,7 +191,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
     }
     return out;
   } catch (const CLI::CallForVersion&) {
-    out.text = std::string("cexec ") + version_string + "\n";
+    out.text = std::string("cexec ") + version_string + test_hooks_note + "\n";
     return out;
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
@@ -190,6 +206,13 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   }
   if (build->parsed()) {
     out.build = std::move(b);
+    return out;
+  }
+  if (check->parsed()) {
+    if (!check_options.gpu) {
+      return usage_error("check: nothing to check; use cexec check --gpu [IMAGE]");
+    }
+    out.check = std::move(check_options);
     return out;
   }
   if (inspect->parsed() || run_help->parsed()) {

@@ -49,6 +49,7 @@ InstanceKey make_instance_key(std::string_view hostname, const LaunchContext& co
     add_field(t, "mount-flags", std::string(m.read_only ? "ro" : "rw") + (m.restrict ? ",restrict" : "") +
                                     (m.optional ? ",optional" : ""));
   }
+  add_field(t, "gpu", std::to_string(static_cast<int>(plan.gpu)) + ":" + plan.gpu_host_root);
   for (const auto& g : plan.groups) {
     add_field(t, "group", g.name + ":" + std::to_string(g.gid));
   }

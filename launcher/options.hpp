@@ -25,7 +25,14 @@ struct LaunchOptions {
   bool contain = false;
   bool no_share = false;     // a private container instead of the node instance
   std::string instance;      // --instance NAME: explicit job identity for the node instance
+  std::string gpu;           // --gpu=auto|nvidia|rocm|none (--nv, --rocm); empty: auto
   Verbosity verbosity = Verbosity::normal;
+};
+
+// `cexec check --gpu [IMAGE]`.
+struct CheckOptions {
+  bool gpu = false;
+  std::string image;  // optional: also read the image's CUDA runtime version
 };
 
 // `cexec build [options] OUT SPEC`.

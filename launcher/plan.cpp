@@ -184,6 +184,27 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
   if (o.no_share && !o.instance.empty()) {
     return Failure{ErrorKind::usage, "--instance and --no-share cannot be combined"};
   }
+  if (o.gpu.empty() || o.gpu == "auto") {
+    p.gpu = GpuMode::automatic;
+  } else if (o.gpu == "nvidia") {
+    p.gpu = GpuMode::nvidia;
+  } else if (o.gpu == "rocm") {
+    p.gpu = GpuMode::rocm;
+  } else if (o.gpu == "none") {
+    p.gpu = GpuMode::none;
+  } else {
+    return Failure{ErrorKind::usage, "--gpu `" + o.gpu + "`: expected auto, nvidia, rocm or none"};
+  }
+#ifdef CEXEC_TEST_HOOKS
+  // Test builds only (CMake option CEXEC_TEST_HOOKS): GPU discovery reads a fake driver tree. An
+  // installed cexec is built without the hook and ignores the variable (docs/gpu.md).
+  if (std::string root = env_value(f.environ, "CEXEC_TEST_GPU_ROOT"); !root.empty()) {
+    if (!root.starts_with('/')) {
+      return Failure{ErrorKind::usage, "CEXEC_TEST_GPU_ROOT `" + root + "`: not an absolute path"};
+    }
+    p.gpu_host_root = normalize_path(root);
+  }
+#endif
   p.env.host = f.environ;
   p.env.env_files = f.env_files;
   p.env.cli = o.env;

@@ -49,6 +49,9 @@ struct MountOp {
   bool operator==(const MountOp&) const = default;
 };
 
+// Which host GPU driver stack the node instance injects (gpu/, docs/gpu.md).
+enum class GpuMode { automatic, nvidia, rocm, none };
+
 struct LaunchPlan {
   Verb verb = Verb::exec;
   std::string image;
@@ -66,6 +69,8 @@ struct LaunchPlan {
   bool share = true;            // enter the job's node instance (false: --no-share)
   double linger_seconds = 3.0;  // how long the node instance outlives its last member
   Verbosity verbosity = Verbosity::normal;
+  GpuMode gpu = GpuMode::automatic;
+  std::string gpu_host_root = "/";  // where GPU discovery reads the host; only test builds change it
 };
 
 Result<LaunchPlan> resolve(const LaunchOptions& options, const HostFacts& facts);

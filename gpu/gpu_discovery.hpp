@@ -1,0 +1,34 @@
+// The kernel-facing half of the GPU module: reads the host's driver files, device nodes and
+// versions (under a host root that only test builds can move, docs/gpu.md) and the image's CUDA
+// runtime version, once per node instance. Reads only; changes nothing.
+#pragma once
+
+#include "gpu_plan.hpp"
+#include "log.hpp"
+#include "plan.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cexec::gpu {
+
+// Built-in lists plus the admin's /etc/cexec/gpu-<vendor>.conf under `root`; a malformed or
+// unsafely owned file is an Error(config).
+DriverFileList load_file_list(Vendor v, const std::string& root);
+
+VendorFacts discover_vendor(Vendor v, const std::string& root, const std::vector<std::string>& environ);
+
+// The image's CUDA runtime, read relative to its root (an O_PATH directory fd); nullopt when the
+// image has none.
+std::optional<ImageCuda> read_image_cuda(int image_root);
+
+// Everything the planner needs for `plan`'s --gpu mode. `all_vendors` (cexec check) reports
+// vendors the mode would skip. Throws Error(host_unsupported) when --gpu=nvidia or --gpu=rocm
+// names a driver the host lacks.
+GpuPlanInputs gather_gpu_inputs(const LaunchPlan& plan, std::optional<int> image_root, bool all_vendors = false);
+
+// The node instance's GPU additions (called by plan_instance_additions).
+InstanceAdditions plan_gpu_instance_additions(const LaunchPlan& plan, int image_root, Log& log);
+
+}  // namespace cexec::gpu

@@ -1,0 +1,213 @@
+// GPU support without a GPU: the real discovery and injection code run against fake driver trees
+// (tests/gpu/make_gpu_fixtures.sh) that a test build's CEXEC_TEST_GPU_ROOT points at. Runs as root
+// and as nobody. The checks on a real GPU are tests/gpu/run_gpu_checks.sh (label `gpu`).
+#define BOOST_TEST_MODULE cexec gpu e2e
+#include "harness.hpp"
+
+using namespace e2e;
+
+namespace {
+
+std::string gpu_root(const std::string& name) { return stage() + "/gpu/" + name; }
+std::string gpu_image() { return image("gpu.sqfs"); }
+std::string gpu_new_image() { return image("gpu-new"); }
+const std::string driver = "550.54.14";
+
+struct GpuCase : Case {
+  GpuCase() { env["CEXEC_TEST_GPU_ROOT"] = gpu_root("nvidia-host"); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(gpu)
+
+BOOST_FIXTURE_TEST_CASE(the_build_under_test_has_the_test_hooks, GpuCase) {
+  auto o = run_cexec({"--version"}, env);
+  BOOST_CHECK_MESSAGE(contains(o.out, "(test hooks: on)"), o);
+  teardown();
+}
+
+BOOST_FIXTURE_TEST_CASE(driver_files_are_injected_at_their_places, GpuCase) {
+  std::string lib = "/.cexec/host/gpu/lib/";
+  std::string script;
+  for (const std::string& f : {lib + "libcuda.so.1", lib + "libcuda.so", lib + "libnvidia-ml.so.1", lib + "libnvidia-ml.so",
+                               lib + "libnvidia-ptxjitcompiler.so.1", lib + "libnvidia-nvvm.so.1",
+                               lib + "libnvidia-sitelocal.so.1", std::string("/.cexec/host/gpu/bin/nvidia-smi"),
+                               std::string("/.cexec/host/gpu/bin/nvidia-debugdump"),
+                               std::string("/etc/vulkan/icd.d/nvidia_icd.json"),
+                               std::string("/usr/share/glvnd/egl_vendor.d/10_nvidia.json"),
+                               std::string("/etc/OpenCL/vendors/nvidia.icd"),
+                               std::string("/run/nvidia-persistenced/socket")}) {
+    script += "test -e " + f + " && echo present:" + f + "; ";
+  }
+  script += "echo manifest:; cat /.cexec/host/gpu/manifest; cat /etc/OpenCL/vendors/nvidia.icd; "
+            "touch /.cexec/host/gpu/lib/libcuda.so.1 2>/dev/null || echo read-only";
+  auto o = run_cexec({"exec", gpu_image(), "sh", "-c", script}, env);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  for (const std::string& f : {lib + "libcuda.so.1", lib + "libcuda.so", lib + "libnvidia-ml.so.1", lib + "libnvidia-ml.so",
+                               lib + "libnvidia-ptxjitcompiler.so.1", lib + "libnvidia-nvvm.so.1",
+                               lib + "libnvidia-sitelocal.so.1", std::string("/.cexec/host/gpu/bin/nvidia-smi"),
+                               std::string("/.cexec/host/gpu/bin/nvidia-debugdump"),
+                               std::string("/etc/vulkan/icd.d/nvidia_icd.json"),
+                               std::string("/usr/share/glvnd/egl_vendor.d/10_nvidia.json"),
+                               std::string("/etc/OpenCL/vendors/nvidia.icd"),
+                               std::string("/run/nvidia-persistenced/socket")}) {
+    BOOST_CHECK_MESSAGE(contains(o.out, "present:" + f + "\n"), f << ": " << o);
+  }
+  // The bound file is the driver's real release, not the soname link.
+  BOOST_CHECK_MESSAGE(contains(o.out, "nvidia library /.cexec/host/gpu/lib/libcuda.so.1 " + gpu_root("nvidia-host") +
+                                          "/usr/lib64/nvidia/libcuda.so." + driver),
+                      o);
+  BOOST_CHECK(contains(o.out, "libnvidia-opencl.so.1"));
+  BOOST_CHECK_MESSAGE(contains(o.out, "read-only"), o);
+  // Device nodes: the container's /dev is the host's; the fake ones are discovered, not bound.
+  BOOST_CHECK_MESSAGE(contains(o.out, "nvidia device /dev/nvidia0 " + gpu_root("nvidia-host") + "/dev/nvidia0 (char 195:0) not under the host's /dev"),
+                      o);
+  teardown();
+}
+
+BOOST_FIXTURE_TEST_CASE(the_environment_points_at_the_injected_directories, GpuCase) {
+  env["LD_LIBRARY_PATH"] = "/host/only";  // the host's value never reaches the container
+  env["CEXEC_ENV_LD_LIBRARY_PATH"] = "/opt/mine:$LD_LIBRARY_PATH";  // layer 5 sees the injected value
+  auto o = run_cexec({"exec", gpu_image(), "env"}, env);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK_MESSAGE(contains("\n" + o.out, "\nLD_LIBRARY_PATH=/opt/mine:/.cexec/host/gpu/lib\n"), o);
+  BOOST_CHECK_MESSAGE(contains("\n" + o.out, "\nPATH=/.cexec/host/gpu/bin:"), o);
+  teardown();
+}
+
+BOOST_FIXTURE_TEST_CASE(a_program_in_the_image_loads_the_injected_libcuda, GpuCase) {
+  auto o = run_cexec({"exec", gpu_image(), "gpu_probe"}, env);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK_MESSAGE(contains(o.out, "libcuda=/.cexec/host/gpu/lib/libcuda.so.1 version=12040 devices=2 names=Fake GPU 0;Fake GPU 1;"), o);
+  teardown();
+}
+
+BOOST_FIXTURE_TEST_CASE(nvidia_smi_runs_from_path, GpuCase) {
+  auto o = run_cexec({"exec", gpu_image(), "nvidia-smi", "-L"}, env);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK_MESSAGE(contains(o.out, "GPU 0: Fake GPU 0 (UUID: GPU-00000000-fake-0000-0000-000000000000)\nGPU 1: Fake GPU 1"), o);
+  teardown();
+}
+
+BOOST_FIXTURE_TEST_CASE(aliases_and_none, GpuCase) {
+  for (const std::vector<std::string>& opt : {std::vector<std::string>{"--nv"}, {"--gpu=nvidia"}, {"--gpu", "auto"}}) {
+    std::vector<std::string> args{"exec"};
+    args.insert(args.end(), opt.begin(), opt.end());
+    args.insert(args.end(), {gpu_image(), "gpu_probe"});
+    auto o = run_cexec(args, env);
+    BOOST_CHECK_MESSAGE(o.status == 0 && contains(o.out, "version=12040"), opt[0] << ": " << o);
+  }
+  auto o = run_cexec({"exec", "--gpu=none", gpu_image(), "sh", "-c", "test -e /.cexec/host/gpu || echo no-gpu; env"}, env);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK_MESSAGE(contains(o.out, "no-gpu") && !contains(o.out, "LD_LIBRARY_PATH"), o);
+  teardown();
+}
+
+BOOST_FIXTURE_TEST_CASE(a_gpu_less_host_runs_as_before, GpuCase) {
+  env["CEXEC_TEST_GPU_ROOT"] = gpu_root("no-gpu-host");
+  auto o = run_cexec({"exec", gpu_image(), "sh", "-c", "test -e /.cexec/host/gpu || echo no-gpu; env"}, env);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK_MESSAGE(contains(o.out, "no-gpu") && !contains(o.out, "LD_LIBRARY_PATH"), o);
+  o = run_cexec({"exec", gpu_image(), "gpu_probe"}, env);
+  BOOST_CHECK_EQUAL(o.status, 1);
+  BOOST_CHECK_MESSAGE(contains(o.out, "dlopen libcuda.so.1 failed"), o);
+  teardown();
+}
+
+BOOST_FIXTURE_TEST_CASE(an_explicit_vendor_on_a_gpu_less_host_fails_clearly, GpuCase) {
+  env["CEXEC_TEST_GPU_ROOT"] = gpu_root("no-gpu-host");
+  for (const std::string& mode : std::vector<std::string>{"--gpu=nvidia", "--nv"}) {
+    auto o = run_cexec({"exec", mode, gpu_image(), "true"}, env);
+    BOOST_CHECK_EQUAL(o.status, exit_code_for(ErrorKind::host_unsupported));
+    BOOST_CHECK_MESSAGE(o.err == "cexec: --gpu=nvidia: this host has no NVIDIA driver (no /proc/driver/nvidia/version, "
+                                 "/sys/module/nvidia or /dev/nvidiactl)\n",
+                        mode << ": " << o);
+  }
+  auto o = run_cexec({"exec", "--rocm", gpu_image(), "true"}, env);
+  BOOST_CHECK_EQUAL(o.status, exit_code_for(ErrorKind::host_unsupported));
+  BOOST_CHECK_MESSAGE(o.err == "cexec: --gpu=rocm: this host has no AMD GPU driver (no /dev/kfd)\n", o);
+  teardown();
+}
+
+BOOST_FIXTURE_TEST_CASE(a_bad_gpu_mode_is_a_usage_error, GpuCase) {
+  auto o = run_cexec({"exec", "--gpu=intel", gpu_image(), "true"}, env);
+  BOOST_CHECK_EQUAL(o.status, exit_code_for(ErrorKind::usage));
+  BOOST_CHECK_MESSAGE(o.err == "cexec: --gpu `intel`: expected auto, nvidia, rocm or none\n", o);
+  teardown();
+}
+
+BOOST_FIXTURE_TEST_CASE(a_malformed_admin_list_is_a_config_error, GpuCase) {
+  env["CEXEC_TEST_GPU_ROOT"] = gpu_root("badconf-host");
+  auto o = run_cexec({"exec", gpu_image(), "true"}, env);
+  BOOST_CHECK_EQUAL(o.status, exit_code_for(ErrorKind::config));
+  BOOST_CHECK_MESSAGE(contains(o.err, "gpu-nvidia.conf:2: `libfoo.so.1`: a library is a base name") &&
+                          std::count(o.err.begin(), o.err.end(), '\n') == 1,
+                      o);
+  teardown();
+}
+
+BOOST_FIXTURE_TEST_CASE(an_image_cuda_newer_than_the_driver_warns, GpuCase) {
+  auto o = run_cexec({"exec", gpu_new_image(), "true"}, env);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK_MESSAGE(contains(o.err, "cexec: warning: gpu: the image's CUDA runtime 12.6 is newer than the host driver supports (CUDA 12.4)"),
+                      o);
+  o = run_cexec({"exec", gpu_image(), "true"}, env);
+  BOOST_CHECK_MESSAGE(o.status == 0 && o.err.empty(), o);
+  teardown();
+}
+
+BOOST_FIXTURE_TEST_CASE(check_lists_what_was_found_with_versions, GpuCase) {
+  auto o = run_cexec({"check", "--gpu"}, env);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  std::string root = gpu_root("nvidia-host");
+  for (const std::string& line : std::vector<std::string>{"nvidia: driver " + driver + " (found /proc/driver/nvidia/version), supports CUDA 12.4 (cuDriverGetVersion)\n",
+        "  library libcuda.so.1 " + driver + " " + root + "/usr/lib64/nvidia/libcuda.so." + driver + " -> /.cexec/host/gpu/lib/libcuda.so.1\n",
+        "  library libnvidia-sitelocal.so.1 " + driver,
+        "  binary  nvidia-smi " + root + "/usr/bin/nvidia-smi -> /.cexec/host/gpu/bin/nvidia-smi\n",
+        "  icd     /etc/vulkan/icd.d/nvidia_icd.json ",
+        "  socket  /run/nvidia-persistenced ",
+        "  device  /dev/nvidia0 char 195:0 ", "  device  /dev/nvidia1 char 195:1 ", "  device  /dev/nvidiactl char 195:255 ",
+        "  device  /dev/nvidia-uvm char 511:0 ", "  device  /dev/nvidia-caps/nvidia-cap1 char 235:1 ",
+        std::string("not on this host (ld.so.cache): libcudadebugger"), std::string("amd: no driver found\n"),
+        std::string("environment: prepend LD_LIBRARY_PATH=/.cexec/host/gpu/lib\n"),
+        std::string("environment: prepend PATH=/.cexec/host/gpu/bin\n")}) {
+    BOOST_CHECK_MESSAGE(contains(o.out, line), line << ": " << o);
+  }
+  teardown();
+}
+
+BOOST_FIXTURE_TEST_CASE(check_with_an_image_gives_the_verdict, GpuCase) {
+  auto o = run_cexec({"check", "--gpu", gpu_image()}, env);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK_MESSAGE(contains(o.out, "image: CUDA runtime 12.2.2 (/usr/local/cuda/version.json)\n") &&
+                          contains(o.out, "compatible: the image's CUDA 12.2 runs on a driver supporting CUDA 12.4\n"),
+                      o);
+  o = run_cexec({"check", "--gpu", gpu_new_image()}, env);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK_MESSAGE(contains(o.out, "warning: gpu: the image's CUDA runtime 12.6 is newer than the host driver supports (CUDA 12.4)"), o);
+  o = run_cexec({"check", "--gpu", image("missing.sqfs")}, env);
+  BOOST_CHECK_EQUAL(o.status, exit_code_for(ErrorKind::input_missing));
+  o = run_cexec({"check"}, env);
+  BOOST_CHECK_EQUAL(o.status, exit_code_for(ErrorKind::usage));
+  BOOST_CHECK_MESSAGE(o.err == "cexec: check: nothing to check; use cexec check --gpu [IMAGE] (see cexec --help)\n", o);
+  teardown();
+}
+
+BOOST_FIXTURE_TEST_CASE(amd_devices_and_libraries_are_found, GpuCase) {
+  env["CEXEC_TEST_GPU_ROOT"] = gpu_root("amd-host");
+  auto o = run_cexec({"check", "--gpu"}, env);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  std::string root = gpu_root("amd-host");
+  for (const std::string& line : std::vector<std::string>{std::string("nvidia: no driver found\n"), std::string("amd: driver (version unknown) (found /dev/kfd)"),
+                                  "  library libhsakmt.so.1 1.0.6 " + root + "/opt/rocm/lib/libhsakmt.so.1.0.6 -> /.cexec/host/gpu/lib/libhsakmt.so.1\n",
+                                  std::string("  device  /dev/kfd char 236:0 "), std::string("  device  /dev/dri/renderD128 char 226:128 "),
+                                  std::string("not on this host (library directories): libhsa-runtime64")}) {
+    BOOST_CHECK_MESSAGE(contains(o.out, line), line << ": " << o);
+  }
+  o = run_cexec({"exec", "--rocm", gpu_image(), "sh", "-c", "test -e /.cexec/host/gpu/lib/libhsakmt.so.1 && rocm-smi"}, env);
+  BOOST_CHECK_MESSAGE(o.status == 0 && contains(o.out, "fake rocm-smi"), o);
+  teardown();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
