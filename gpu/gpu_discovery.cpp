@@ -291,9 +291,11 @@ void find_driver_version(VendorFacts& f, const HostRoot& host) {
     }
     f.driver = parse_version(t);
   }
-  if (!f.driver) {
+  // libcuda's file name carries the driver's release (libcuda.so.535.104.05); ROCm's libraries
+  // carry their own versions, not the kernel driver's.
+  if (!f.driver && f.vendor == Vendor::nvidia) {
     for (const auto& lib : f.libraries) {
-      if (lib.name.starts_with(f.vendor == Vendor::nvidia ? "libcuda.so" : "libhsakmt.so") && !lib.detail.empty()) {
+      if (lib.name.starts_with("libcuda.so") && !lib.detail.empty()) {
         f.driver = parse_version(lib.detail);
       }
     }
@@ -302,25 +304,40 @@ void find_driver_version(VendorFacts& f, const HostRoot& host) {
 
 }  // namespace
 
-DriverFileList load_file_list(Vendor v, const std::string& root) {
-  DriverFileList list = builtin_file_list(v);
-  std::string path = under(root, vendor_config_path(v));
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    if (errno == ENOENT) {
-      return list;
+std::vector<std::pair<std::string, std::string>> read_list_configs(const std::string& root) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (Vendor v : {Vendor::nvidia, Vendor::amd}) {
+    std::string path = under(root, vendor_config_path(v));
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+      if (errno == ENOENT) {
+        continue;
+      }
+      throw Error(ErrorKind::config, "GPU config `" + path + "`: " + std::error_code(errno, std::generic_category()).message());
     }
-    throw Error(ErrorKind::config, "GPU config `" + path + "`: " + std::error_code(errno, std::generic_category()).message());
+    sys::Fd owned(fd);
+    struct stat st = sys::stat_fd(fd);
+    if (auto why = config_ownership_problem(path, st.st_uid, st.st_mode); !why.empty()) {
+      throw Error(ErrorKind::config, why);
+    }
+    out.emplace_back(path, sys::read_all(fd, 1 << 20));
   }
-  sys::Fd owned(fd);
-  struct stat st = sys::stat_fd(fd);
-  if (auto why = config_ownership_problem(path, st.st_uid, st.st_mode); !why.empty()) {
-    throw Error(ErrorKind::config, why);
-  }
-  return value_or_throw(extend_file_list(std::move(list), sys::read_all(fd, 1 << 20), path));
+  return out;
 }
 
-VendorFacts discover_vendor(Vendor v, const std::string& root, const std::vector<std::string>& environ) {
+DriverFileList load_file_list(Vendor v, const std::string& root,
+                              const std::vector<std::pair<std::string, std::string>>& configs) {
+  DriverFileList list = builtin_file_list(v);
+  for (const auto& [path, text] : configs) {
+    if (path == under(root, vendor_config_path(v))) {
+      list = value_or_throw(extend_file_list(std::move(list), text, path));
+    }
+  }
+  return list;
+}
+
+VendorFacts discover_vendor(Vendor v, const std::string& root, const std::vector<std::string>& environ,
+                            const std::vector<std::pair<std::string, std::string>>& configs) {
   VendorFacts f;
   f.vendor = v;
   HostRoot host(root);
@@ -328,7 +345,7 @@ VendorFacts discover_vendor(Vendor v, const std::string& root, const std::vector
   if (!f.present) {
     return f;
   }
-  DriverFileList list = load_file_list(v, root);
+  DriverFileList list = load_file_list(v, root, configs);
 
   LibraryIndex index = index_libraries(host);
   f.library_source = index.source;
@@ -452,7 +469,7 @@ GpuPlanInputs gather_gpu_inputs(const LaunchPlan& plan, std::optional<int> image
     if (!asked && !all_vendors) {
       continue;
     }
-    VendorFacts f = discover_vendor(v, plan.gpu_host_root, plan.env.host);
+    VendorFacts f = discover_vendor(v, plan.gpu_host_root, plan.env.host, plan.gpu_list_configs);
     if (!f.present && asked && plan.gpu != GpuMode::automatic) {
       throw Error(ErrorKind::host_unsupported,
                   v == Vendor::nvidia

@@ -13,11 +13,17 @@
 
 namespace cexec::gpu {
 
-// Built-in lists plus the admin's /etc/cexec/gpu-<vendor>.conf under `root`; a malformed or
-// unsafely owned file is an Error(config).
-DriverFileList load_file_list(Vendor v, const std::string& root);
+// The admin's /etc/cexec/gpu-nvidia.conf and gpu-rocm.conf under `root` that exist, as (path,
+// text); one not safely owned (root, not group- or world-writable) is an Error(config). Read with
+// the other host facts, outside any user namespace.
+std::vector<std::pair<std::string, std::string>> read_list_configs(const std::string& root);
 
-VendorFacts discover_vendor(Vendor v, const std::string& root, const std::vector<std::string>& environ);
+// Built-in lists plus the admin's additions among `configs`; a malformed file is an Error(config).
+DriverFileList load_file_list(Vendor v, const std::string& root,
+                              const std::vector<std::pair<std::string, std::string>>& configs);
+
+VendorFacts discover_vendor(Vendor v, const std::string& root, const std::vector<std::string>& environ,
+                            const std::vector<std::pair<std::string, std::string>>& configs);
 
 // The image's CUDA runtime, read relative to its root (an O_PATH directory fd); nullopt when the
 // image has none.

@@ -387,16 +387,18 @@ void enter_container(const LaunchPlan& plan, Log& log, SquashfsServer* server) {
 }
 
 std::string run_with_image_root(const LaunchPlan& plan, const std::function<std::string(int image_root)>& fn) {
-  std::optional<SquashfsServer> server;
-  if (plan.image_kind == ImageKind::squashfs) {
-    server = SquashfsServer::start(plan.image);
-  }
   auto [parent_end, child_end] = sys::socket_pair();
   pid_t child = sys::fork_process();
   if (child == 0) {
     parent_end.reset();
     std::string reply;
     try {
+      // Started by the child, outside the user namespace as for a launch: serve() reaps the
+      // server's intermediate process, which only its parent can.
+      std::optional<SquashfsServer> server;
+      if (plan.image_kind == ImageKind::squashfs) {
+        server = SquashfsServer::start(plan.image);
+      }
       enter_user_namespace(plan.user.uid, plan.user.gid);
       sys::make_rprivate_root();
       sys::Fd image = squashfs_or_directory_mount(plan, server ? &*server : nullptr);

@@ -195,22 +195,30 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
   } else {
     return Failure{ErrorKind::usage, "--gpu `" + o.gpu + "`: expected auto, nvidia, rocm or none"};
   }
-#ifdef CEXEC_TEST_HOOKS
-  // Test builds only (CMake option CEXEC_TEST_HOOKS): GPU discovery reads a fake driver tree. An
-  // installed cexec is built without the hook and ignores the variable (docs/gpu.md).
-  if (std::string root = env_value(f.environ, "CEXEC_TEST_GPU_ROOT"); !root.empty()) {
-    if (!root.starts_with('/')) {
-      return Failure{ErrorKind::usage, "CEXEC_TEST_GPU_ROOT `" + root + "`: not an absolute path"};
-    }
-    p.gpu_host_root = normalize_path(root);
+  p.gpu_host_root = gpu_host_root(f.environ);
+  if (!p.gpu_host_root.starts_with('/')) {
+    return Failure{ErrorKind::usage, "CEXEC_TEST_GPU_ROOT `" + p.gpu_host_root + "`: not an absolute path"};
   }
-#endif
+  p.gpu_list_configs = f.gpu_list_configs;
   p.env.host = f.environ;
   p.env.env_files = f.env_files;
   p.env.cli = o.env;
   p.env.cleanenv = o.cleanenv;
   p.env.image_path = f.image_path;
   return p;
+}
+
+std::string gpu_host_root(const std::vector<std::string>& environ) {
+#ifdef CEXEC_TEST_HOOKS
+  // Test builds only (CMake option CEXEC_TEST_HOOKS): GPU discovery reads a fake driver tree. An
+  // installed cexec is built without the hook and ignores the variable (docs/gpu.md).
+  if (std::string root = env_value(environ, "CEXEC_TEST_GPU_ROOT"); !root.empty()) {
+    return root.starts_with('/') ? normalize_path(root) : root;
+  }
+#else
+  (void)environ;
+#endif
+  return "/";
 }
 
 std::string describe(const LaunchPlan& p) {

@@ -28,6 +28,7 @@ struct HostFacts {
   ImageKind image_kind = ImageKind::directory;
   ImageIdentity image_identity;   // device, inode, size, mtime: part of the node-instance key
   std::string hostname;
+  std::vector<std::pair<std::string, std::string>> gpu_list_configs;  // /etc/cexec/gpu-*.conf: path, text
 };
 
 enum class MountKind {
@@ -71,9 +72,14 @@ struct LaunchPlan {
   Verbosity verbosity = Verbosity::normal;
   GpuMode gpu = GpuMode::automatic;
   std::string gpu_host_root = "/";  // where GPU discovery reads the host; only test builds change it
+  std::vector<std::pair<std::string, std::string>> gpu_list_configs;  // the admin's GPU file lists
 };
 
 Result<LaunchPlan> resolve(const LaunchOptions& options, const HostFacts& facts);
+
+// Where GPU discovery reads the host: "/", or in a build with CEXEC_TEST_HOOKS the value of
+// CEXEC_TEST_GPU_ROOT (resolve() refuses a relative one).
+std::string gpu_host_root(const std::vector<std::string>& environ);
 
 // Human-readable rendering for -v.
 std::string describe(const LaunchPlan& plan);

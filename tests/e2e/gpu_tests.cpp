@@ -147,6 +147,16 @@ BOOST_FIXTURE_TEST_CASE(a_malformed_admin_list_is_a_config_error, GpuCase) {
   teardown();
 }
 
+BOOST_FIXTURE_TEST_CASE(an_admin_list_not_owned_by_root_is_refused, GpuCase) {
+  env["CEXEC_TEST_GPU_ROOT"] = gpu_root("unsafe-host");
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"exec", gpu_image(), "true"}, {"check", "--gpu"}}) {
+    auto o = run_cexec(args, env);
+    BOOST_CHECK_EQUAL(o.status, exit_code_for(ErrorKind::config));
+    BOOST_CHECK_MESSAGE(o.err == "cexec: config file `" + gpu_root("unsafe-host") + "/etc/cexec/gpu-nvidia.conf` is not owned by root\n", o);
+  }
+  teardown();
+}
+
 BOOST_FIXTURE_TEST_CASE(an_image_cuda_newer_than_the_driver_warns, GpuCase) {
   auto o = run_cexec({"exec", gpu_new_image(), "true"}, env);
   BOOST_CHECK_EQUAL(o.status, 0);

@@ -10,6 +10,7 @@
 #   STAGE/gpu/amd-host/      /dev/kfd, /dev/dri/renderD128 and libhsakmt in /opt/rocm/lib
 #   STAGE/gpu/no-gpu-host/   an empty host root: no GPU
 #   STAGE/gpu/badconf-host/  an NVIDIA device with a malformed gpu-nvidia.conf
+#   STAGE/gpu/unsafe-host/   the same with a gpu-nvidia.conf that root does not own
 #   STAGE/images/gpu.sqfs    busybox, gpu_probe and its glibc, CUDA 12.2.2 (/usr/local/cuda/version.json)
 #   STAGE/images/gpu-new/    the same as a directory, CUDA 12.6.2 (newer than the fake driver's 12.4)
 set -eu
@@ -63,6 +64,11 @@ bad="$gpu/badconf-host"
 mkdir -p "$bad/dev" "$bad/etc/cexec"
 mknod "$bad/dev/nvidiactl" c 195 255
 printf '[libraries]\nlibfoo.so.1\n' > "$bad/etc/cexec/gpu-nvidia.conf"
+unsafe="$gpu/unsafe-host"
+mkdir -p "$unsafe/dev" "$unsafe/etc/cexec"
+mknod "$unsafe/dev/nvidiactl" c 195 255
+printf '[libraries]\nlibnvidia-evil\n' > "$unsafe/etc/cexec/gpu-nvidia.conf"
+chown 65534:65534 "$unsafe/etc/cexec/gpu-nvidia.conf"
 
 # The images: busybox, gpu_probe and the glibc it needs (copied from the host), a CUDA version file.
 root="$stage/images/gpu-rootfs"
