@@ -2,11 +2,12 @@
  * libcuda.so.1 through the loader's search path), asks it for its version and devices, and prints
  * where the library came from. Needs no CUDA toolkit. Exit status: 0, or 1 when libcuda cannot be
  * loaded or answers with an error.
- *   gpu_probe          -> "libcuda=PATH version=12040 devices=2 names=Fake GPU 0;Fake GPU 1;" */
+ *   gpu_probe -> "libcuda=PATH version=12040 devices=2 names=Fake GPU 0;Fake GPU 1; visible=unset" */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <link.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 typedef int (*init_fn)(unsigned int);
 typedef int (*int_fn)(int*);
@@ -45,6 +46,7 @@ int main(void) {
       printf("%s;", name);
     }
   }
-  printf("\n");
+  const char* visible = getenv("CUDA_VISIBLE_DEVICES");
+  printf(" visible=%s\n", visible ? visible : "unset");
   return 0;
 }

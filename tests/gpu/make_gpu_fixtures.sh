@@ -34,7 +34,16 @@ done
 printf 'include /etc/ld.so.conf.d/*.conf\n' > "$host/etc/ld.so.conf"
 printf '/usr/lib64/nvidia\n' > "$host/etc/ld.so.conf.d/nvidia.conf"
 ldconfig -r "$host"
-printf '#!/bin/sh\n# fake nvidia-smi\nif [ "${1:-}" = "-L" ]; then\n  echo "GPU 0: Fake GPU 0 (UUID: GPU-00000000-fake-0000-0000-000000000000)"\n  echo "GPU 1: Fake GPU 1 (UUID: GPU-00000000-fake-0000-0000-000000000001)"\nelse\n  echo "NVIDIA-SMI %s  Driver Version: %s  CUDA Version: 12.4"\nfi\n' "$driver" "$driver" > "$host/usr/bin/nvidia-smi"
+cat > "$host/usr/bin/nvidia-smi" <<SMI
+#!/bin/sh
+# fake nvidia-smi: -L, --query-gpu=driver_version, or the header
+case "\${1:-}" in
+  -L) echo "GPU 0: Fake GPU 0 (UUID: GPU-00000000-fake-0000-0000-000000000000)"
+      echo "GPU 1: Fake GPU 1 (UUID: GPU-00000000-fake-0000-0000-000000000001)" ;;
+  --query-gpu=driver_version) echo "$driver"; echo "$driver" ;;
+  *) echo "NVIDIA-SMI $driver  Driver Version: $driver  CUDA Version: 12.4" ;;
+esac
+SMI
 printf '#!/bin/sh\necho fake nvidia-debugdump\n' > "$host/usr/bin/nvidia-debugdump"
 chmod 0755 "$host/usr/bin/nvidia-smi" "$host/usr/bin/nvidia-debugdump"
 printf 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  %s  Thu Feb 22 01:44:30 UTC 2024\nGCC version:  gcc version 12.2.0\n' "$driver" > "$host/proc/driver/nvidia/version"
