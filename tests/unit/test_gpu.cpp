@@ -4,6 +4,7 @@
 #include "gpu_plan.hpp"
 #include "gpu_version.hpp"
 #include "ld_so_cache.hpp"
+#include "plan.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -307,6 +308,60 @@ BOOST_AUTO_TEST_CASE(warns_when_the_driver_has_no_libcuda) {
   auto a = plan_gpu_additions(in);
   BOOST_CHECK(std::any_of(a.notices.begin(), a.notices.end(),
                           [](const std::string& n) { return n.starts_with("warn: gpu: the host has an NVIDIA driver but no libcuda.so.1"); }));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(gpu_modes)
+
+namespace {
+
+HostFacts facts_with(std::vector<std::string> environ) {
+  HostFacts f;
+  f.environ = std::move(environ);
+  f.user = UserEntry{"alice", 1000, 1000, "Alice", "/home/alice", "/bin/bash"};
+  f.groups = {{"alice", 1000}};
+  f.cwd = "/home/alice";
+  f.image_path = "/images/app.sqfs";
+  f.image_kind = ImageKind::squashfs;
+  return f;
+}
+
+Result<LaunchPlan> resolve_gpu(const std::string& mode, std::vector<std::string> environ = {}) {
+  LaunchOptions o;
+  o.image = "/images/app.sqfs";
+  o.command = {"true"};
+  o.gpu = mode;
+  return resolve(o, facts_with(std::move(environ)));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(modes_resolve_and_bad_ones_are_usage_errors) {
+  BOOST_CHECK(resolve_gpu("").value().gpu == GpuMode::automatic);
+  BOOST_CHECK(resolve_gpu("auto").value().gpu == GpuMode::automatic);
+  BOOST_CHECK(resolve_gpu("nvidia").value().gpu == GpuMode::nvidia);
+  BOOST_CHECK(resolve_gpu("rocm").value().gpu == GpuMode::rocm);
+  BOOST_CHECK(resolve_gpu("none").value().gpu == GpuMode::none);
+  auto bad = resolve_gpu("cuda");
+  BOOST_REQUIRE(!bad);
+  BOOST_CHECK(bad.failure().kind == ErrorKind::usage);
+  BOOST_CHECK_EQUAL(bad.failure().message, "--gpu `cuda`: expected auto, nvidia, rocm or none");
+}
+
+// The fake driver root is a test-build hook: only a build with CEXEC_TEST_HOOKS reads the variable.
+BOOST_AUTO_TEST_CASE(the_host_root_moves_only_in_test_builds) {
+  auto p = resolve_gpu("auto", {"CEXEC_TEST_GPU_ROOT=/tmp/fake//root/"});
+  BOOST_REQUIRE(p);
+#ifdef CEXEC_TEST_HOOKS
+  BOOST_CHECK_EQUAL(p.value().gpu_host_root, "/tmp/fake/root");
+  auto relative = resolve_gpu("auto", {"CEXEC_TEST_GPU_ROOT=fake"});
+  BOOST_REQUIRE(!relative);
+  BOOST_CHECK_EQUAL(relative.failure().message, "CEXEC_TEST_GPU_ROOT `fake`: not an absolute path");
+#else
+  BOOST_CHECK_EQUAL(p.value().gpu_host_root, "/");
+  BOOST_CHECK(resolve_gpu("auto", {"CEXEC_TEST_GPU_ROOT=fake"}));
+#endif
 }
 
 BOOST_AUTO_TEST_SUITE_END()
