@@ -229,6 +229,9 @@ std::string describe(const LaunchPlan& p) {
     out += std::string("plan: mount ") + kind + " " + op.source + " -> " + op.destination +
            (op.read_only ? " ro" : " rw") + (op.optional ? " (if present)" : "") + "\n";
   }
+  out += std::string("plan: gpu ") +
+         (p.gpu == GpuMode::automatic ? "auto" : p.gpu == GpuMode::nvidia ? "nvidia" : p.gpu == GpuMode::rocm ? "rocm" : "none") +
+         (p.gpu_host_root != "/" ? " (host root " + p.gpu_host_root + ", test hook)" : "") + "\n";
   out += "plan: user " + p.user.name + " uid=" + std::to_string(p.user.uid) + " gid=" + std::to_string(p.user.gid) + "\n";
   out += "plan: command";
   for (const auto& a : p.command) {
