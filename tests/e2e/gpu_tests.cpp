@@ -4,6 +4,9 @@
 #define BOOST_TEST_MODULE cexec gpu e2e
 #include "harness.hpp"
 
+#include <map>
+#include <sstream>
+
 using namespace e2e;
 
 namespace {
@@ -221,3 +224,89 @@ BOOST_FIXTURE_TEST_CASE(amd_devices_and_libraries_are_found, GpuCase) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Ranks launched by mpirun each load the injected driver and get the GPU the topology plan gives
+// them (`cexec plan`), within the allocation an inherited CUDA_VISIBLE_DEVICES (as SLURM's
+// --gres=gpu sets it) allows. Compiled once topology/ (cexec plan, --topology) is in the tree.
+#ifdef CEXEC_HAVE_TOPOLOGY
+BOOST_AUTO_TEST_SUITE(gpu_ranks)
+
+namespace {
+
+// CUDA_VISIBLE_DEVICES of each rank in `cexec plan` output ("rank N:" then "  env: ... NAME=VALUE ...").
+std::map<int, std::string> planned_visible(const std::string& text) {
+  std::map<int, std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  int rank = -1;
+  while (std::getline(in, line)) {
+    if (line.starts_with("rank ") && line.back() == ':') {
+      rank = std::stoi(line.substr(5));
+    } else if (rank >= 0 && line.starts_with("  env: ")) {
+      std::istringstream words(line.substr(7));
+      std::string w;
+      while (words >> w) {
+        if (w.starts_with("CUDA_VISIBLE_DEVICES=") || w.starts_with("CUDA_VISIBLE_DEVICES?=")) {
+          out[rank] = w.substr(w.find('=') + 1);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// gpu_probe lines under mpirun --tag-output: "[JOB,RANK]<stdout>:libcuda=... visible=X".
+std::map<int, std::string> probed(const std::string& text) {
+  std::map<int, std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto comma = line.find(',');
+    auto close = line.find("]<stdout>:");
+    auto visible = line.find(" visible=");
+    if (line.starts_with("[") && comma != std::string::npos && close != std::string::npos && visible != std::string::npos &&
+        line.find("libcuda=/.cexec/host/gpu/lib/libcuda.so.1 version=12040") != std::string::npos) {
+      out[std::stoi(line.substr(comma + 1, close - comma - 1))] = line.substr(visible + 9);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(mpirun_ranks_get_their_planned_gpu, GpuCase) {
+  std::string xml = stage() + "/topology/dgx-a100.xml";
+  for (const std::string& allocation : {std::string("0,1,2,3,4,5,6,7"), std::string("2,3")}) {
+    BOOST_TEST_CONTEXT("CUDA_VISIBLE_DEVICES=" << allocation) {
+      Env e = env;
+      e["CUDA_VISIBLE_DEVICES"] = allocation;
+      auto plan = run({cexec_bin(), "plan", "--topology", xml, "--ranks", "2"}, e);
+      BOOST_TEST_REQUIRE(plan.status == 0, plan);
+      auto want = planned_visible(plan.out);
+      BOOST_TEST_REQUIRE(want.size() == 2u, plan);
+      std::vector<std::string> argv{"mpirun", "-np", "2", "--oversubscribe", "--tag-output", "-x", "CUDA_VISIBLE_DEVICES",
+                                    "-x", "CEXEC_TEST_GPU_ROOT"};
+      if (is_root()) {
+        argv.push_back("--allow-run-as-root");
+      }
+      argv.insert(argv.end(), {cexec_bin(), "--topology", xml, gpu_image(), "gpu_probe"});
+      auto o = run(argv, e);
+      BOOST_TEST_REQUIRE(o.status == 0, o);
+      auto seen = probed(o.out);
+      BOOST_TEST_REQUIRE(seen.size() == 2u, o);
+      BOOST_TEST(seen[0] == want[0]);
+      BOOST_TEST(seen[1] == want[1]);
+      BOOST_TEST(seen[0] != seen[1]);  // one GPU per rank
+      if (allocation == "2,3") {
+        // Within SLURM's allocation, named as the allocation names them.
+        for (int r : {0, 1}) {
+          BOOST_TEST((seen[r] == "2" || seen[r] == "3"), "rank " << r << " got " << seen[r]);
+        }
+      }
+    }
+  }
+  teardown();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+#endif
