@@ -24,6 +24,12 @@ bool covered(const std::vector<MountOp>& mounts, const std::string& path) {
   });
 }
 
+bool under_tmpfs(const std::vector<MountOp>& mounts, const std::string& path) {
+  return std::any_of(mounts.begin(), mounts.end(), [&](const MountOp& m) {
+    return m.kind == MountKind::tmpfs && is_path_under(path, m.destination);
+  });
+}
+
 std::string base_of(const std::string& soname) {
   size_t so = soname.find(".so");
   return so == std::string::npos ? soname : soname.substr(0, so);
@@ -62,8 +68,16 @@ InstanceAdditions plan_gpu_additions(const GpuPlanInputs& in) {
       manifest += vendor + " icd " + icd.name + " " + icd.host_path + "\n";
     }
     for (const auto& sock : v.sockets) {
-      if (covered(in.existing_mounts, sock.name) && in.host_root == "/") {
-        manifest += vendor + " socket " + sock.name + " (visible through an existing bind)\n";
+      if (covered(in.existing_mounts, sock.name)) {
+        // Inside a host tree bound already (such as /tmp): the real one is visible as it is, and
+        // no mount point can be made there for another (a test host root's) copy.
+        manifest += vendor + " socket " + sock.name + (in.host_root == "/" ? " (visible through an existing bind)\n" : " (under an existing bind: not bound)\n");
+        continue;
+      }
+      if (under_tmpfs(in.existing_mounts, sock.name)) {
+        // A private tmpfs (--contain) holds nothing of the host's, and cexec creates no mount
+        // points inside it; the daemon's clients then run without it.
+        out.notices.push_back("info: gpu: " + sock.name + " not shared: it lies in a private tmpfs (--contain)");
         continue;
       }
       MountOp op = read_only_bind(sock.host_path, sock.name);

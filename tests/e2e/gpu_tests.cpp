@@ -86,6 +86,17 @@ BOOST_FIXTURE_TEST_CASE(a_program_in_the_image_loads_the_injected_libcuda, GpuCa
   teardown();
 }
 
+BOOST_FIXTURE_TEST_CASE(the_mps_directory_follows_tmp, GpuCase) {
+  // The fake host has /tmp/nvidia-mps: under the bound host /tmp it is not bound again, and with
+  // --contain's private /tmp it is left out with a notice; the launch works either way.
+  auto o = run_cexec({"exec", gpu_image(), "cat", "/.cexec/host/gpu/manifest"}, env);
+  BOOST_CHECK_MESSAGE(o.status == 0 && contains(o.out, "nvidia socket /tmp/nvidia-mps (under an existing bind: not bound)"), o);
+  o = run_cexec({"exec", "-v", "--contain", gpu_image(), "gpu_probe"}, env);
+  BOOST_CHECK_MESSAGE(o.status == 0 && contains(o.out, "version=12040"), o);
+  BOOST_CHECK_MESSAGE(contains(o.err, "info: gpu: /tmp/nvidia-mps not shared: it lies in a private tmpfs (--contain)"), o);
+  teardown();
+}
+
 BOOST_FIXTURE_TEST_CASE(nvidia_smi_runs_from_path, GpuCase) {
   auto o = run_cexec({"exec", gpu_image(), "nvidia-smi", "-L"}, env);
   BOOST_CHECK_EQUAL(o.status, 0);

@@ -26,7 +26,7 @@ host="$gpu/nvidia-host"
 lib="$host/usr/lib64/nvidia"
 mkdir -p "$lib" "$host/usr/bin" "$host/etc/ld.so.conf.d" "$host/etc/cexec" "$host/proc/driver/nvidia" \
   "$host/sys/module/nvidia" "$host/dev/nvidia-caps" "$host/etc/vulkan/icd.d" "$host/usr/share/glvnd/egl_vendor.d" \
-  "$host/etc/OpenCL/vendors" "$host/run/nvidia-persistenced"
+  "$host/etc/OpenCL/vendors" "$host/run/nvidia-persistenced" "$host/tmp/nvidia-mps"
 for name in cuda nvidia-ml nvidia-ptxjitcompiler nvidia-nvvm nvidia-sitelocal; do
   cp "$fake/lib$name.so.$driver" "$lib/"
   ln -sf "lib$name.so.$driver" "$lib/lib$name.so.1"

@@ -274,6 +274,19 @@ BOOST_AUTO_TEST_CASE(sockets_under_an_existing_bind_are_not_bound_again) {
   BOOST_CHECK(std::none_of(a.mounts.begin(), a.mounts.end(), [](const MountOp& m) { return m.destination == "/tmp/nvidia-mps"; }));
 }
 
+BOOST_AUTO_TEST_CASE(sockets_in_a_private_tmpfs_are_left_out) {
+  GpuPlanInputs in;
+  VendorFacts f = fake_nvidia();
+  f.sockets = {{"/tmp/nvidia-mps", "/tmp/nvidia-mps", ""}};
+  in.vendors = {f};
+  in.existing_mounts = {MountOp{MountKind::tmpfs, "tmpfs", "/tmp", false, true, false, MountOrigin::system}};
+  auto a = plan_gpu_additions(in);
+  BOOST_CHECK(std::none_of(a.mounts.begin(), a.mounts.end(), [](const MountOp& m) { return m.destination == "/tmp/nvidia-mps"; }));
+  BOOST_CHECK(std::any_of(a.notices.begin(), a.notices.end(), [](const std::string& n) {
+    return n == "info: gpu: /tmp/nvidia-mps not shared: it lies in a private tmpfs (--contain)";
+  }));
+}
+
 BOOST_AUTO_TEST_CASE(nothing_without_a_driver) {
   GpuPlanInputs in;
   VendorFacts absent;
