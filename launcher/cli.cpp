@@ -36,6 +36,11 @@ constexpr const char* inspect_examples = R"(
 Examples:
   cexec inspect tf.img
   cexec inspect --json tf.img | jq .labels)";
+constexpr const char* plan_examples = R"(
+Examples:
+  cexec plan --ranks 8                                  (this node, 8 ranks)
+  cexec plan --topology dgx-a100.xml --ranks 8 --json   (another node type, from lstopo --of xml)
+  CUDA_VISIBLE_DEVICES=2,3 cexec plan --ranks 4 --cpus 0-31)";
 constexpr const char* shell_examples = R"(
 Examples:
   cexec shell tf.img
@@ -59,13 +64,18 @@ void add_common_options(CLI::App* app, LaunchOptions& o) {
       ->type_name("MODE");
   app->add_flag_callback("--nv", [&o] { o.gpu = "nvidia"; }, "Same as --gpu=nvidia");
   app->add_flag_callback("--rocm", [&o] { o.gpu = "rocm"; }, "Same as --gpu=rocm");
+  app->add_option("--topology", o.topology, "Place ranks with this hwloc XML topology instead of the host's (also CEXEC_TOPOLOGY)")->type_name("FILE");
+  app->add_option("--cpu-bind", o.cpu_bind, "CPU binding: auto (cores when ranks share the node), none, cores, numa, package")->type_name("MODE");
+  app->add_option("--gpu-bind", o.gpu_bind, "GPU visibility: auto (closest when ranks share the node), closest, none")->type_name("MODE");
+  app->add_option("--gpus-per-rank", o.gpus_per_rank, "GPUs per rank (0: CPU-only placement)")->type_name("K");
   app->add_flag_callback("-v,--verbose", [&o] { o.verbosity = Verbosity::verbose; }, "Log the plan and each setup step with its duration");
   app->add_flag_callback("--debug", [&o] { o.verbosity = Verbosity::debug; }, "Like --verbose, plus debugging detail");
   app->add_flag_callback("-q,--quiet", [&o] { o.verbosity = Verbosity::quiet; }, "Print only errors");
 }
 
 bool is_verb(const std::string& s) {
-  return s == "exec" || s == "run" || s == "shell" || s == "build" || s == "inspect" || s == "run-help" || s == "check";
+  return s == "exec" || s == "run" || s == "shell" || s == "build" || s == "inspect" || s == "run-help" || s == "check" ||
+         s == "plan";
 }
 
 void add_build_options(CLI::App* app, BuildOptions& b) {
@@ -157,6 +167,18 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   check->footer("\nUsage: cexec check --gpu [IMAGE]\n\nExamples:\n  cexec check --gpu\n  cexec check --gpu tf.img     (also the image's CUDA version and the verdict)\n");
   check->add_flag("--gpu", check_options.gpu, "The host's GPU driver files, devices and versions, and what would be injected where");
   check->add_option("image", check_options.image, "An image whose CUDA runtime version to check against the driver")->type_name("IMAGE");
+  PlanOptions plan_options;
+  auto* plan = app.add_subcommand("plan", "Print each node-local rank's CPUs, NUMA node, GPU and NIC without launching");
+  plan->footer(std::string("\nUsage: cexec plan [--topology FILE] [--ranks N] [--json]\n") + plan_examples);
+  plan->add_option("--topology", plan_options.topology, "An hwloc XML topology (default: CEXEC_TOPOLOGY, else this host)")->type_name("FILE");
+  plan->add_option("--ranks", plan_options.ranks, "Node-local ranks (default: the launcher's local size, else 1)")->type_name("N");
+  plan->add_flag("--json", plan_options.json, "Print JSON");
+  plan->add_option("--cpus", plan_options.cpus, "Plan within this CPU list (default: own mask on the host, all of a file)")->type_name("LIST");
+  plan->add_option("--cpu-bind", plan_options.cpu_bind, "auto, none, cores, numa, package")->type_name("MODE");
+  plan->add_option("--gpu-bind", plan_options.gpu_bind, "auto, closest, none")->type_name("MODE");
+  plan->add_option("--gpus-per-rank", plan_options.gpus_per_rank, "GPUs per rank (0: CPU-only)")->type_name("K");
+  plan->add_flag("--no-io", plan_options.no_io, "Skip I/O discovery (no GPUs or NICs)");
+  plan->add_flag("--machine", plan_options.machine, "Print the topology as cexec models it (the text ranks parse) instead");
 
   for (auto* sub : {exec, run, shell}) {
     add_common_options(sub, o);
@@ -213,6 +235,10 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
       return usage_error("check: nothing to check; use cexec check --gpu [IMAGE]");
     }
     out.check = std::move(check_options);
+    return out;
+  }
+  if (plan->parsed()) {
+    out.plan = std::move(plan_options);
     return out;
   }
   if (inspect->parsed() || run_help->parsed()) {

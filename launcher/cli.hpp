@@ -14,6 +14,7 @@ struct CliOutcome {
   std::optional<BuildOptions> build;     // `cexec build`
   std::optional<InspectOptions> inspect; // `cexec inspect`, `cexec run-help`
   std::optional<CheckOptions> check;     // `cexec check`
+  std::optional<PlanOptions> plan;       // `cexec plan`
   int exit_code = 0;                     // otherwise: exit with this after printing `text`
   std::string text;
   bool to_stderr = false;

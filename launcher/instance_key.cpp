@@ -56,6 +56,9 @@ InstanceKey make_instance_key(std::string_view hostname, const LaunchContext& co
   for (const auto& g : plan.groups) {
     add_field(t, "group", g.name + ":" + std::to_string(g.gid));
   }
+  if (!plan.topology_file.empty()) {  // the instance publishes the topology it loaded (/.cexec/host/topology)
+    add_field(t, "topology", plan.topology_file);
+  }
   InstanceKey key;
   key.socket_name = "cexec." + std::to_string(plan.user.uid) + "." + hex(fnv1a(t, 0xcbf29ce484222325ULL)) +
                     hex(fnv1a(t, 0x84222325cbf29ce4ULL));

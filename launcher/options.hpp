@@ -2,6 +2,7 @@
 // CLI11 fills this in cli.cpp and appears nowhere else.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,24 @@ struct LaunchOptions {
   std::string instance;      // --instance NAME: explicit job identity for the node instance
   std::string gpu;           // --gpu=auto|nvidia|rocm|none (--nv, --rocm); empty: auto
   Verbosity verbosity = Verbosity::normal;
+  // Placement (topology/placement.hpp); validated in resolve().
+  std::string topology;               // --topology FILE (else CEXEC_TOPOLOGY, else the host)
+  std::string cpu_bind = "auto";      // --cpu-bind auto|none|cores|numa|package
+  std::string gpu_bind = "auto";      // --gpu-bind auto|closest|none
+  int gpus_per_rank = 1;              // --gpus-per-rank K
+};
+
+// `cexec plan [--topology FILE] [--ranks N] [--json]`: print the placement without launching.
+struct PlanOptions {
+  std::string topology;          // else CEXEC_TOPOLOGY, else the host
+  std::optional<int> ranks;      // unset: the launch context's local size, else 1
+  bool json = false;
+  std::string cpus;              // an allowed CPU list to plan against (default: own mask on the host, all for a file)
+  std::string cpu_bind = "auto";
+  std::string gpu_bind = "auto";
+  int gpus_per_rank = 1;
+  bool no_io = false;            // skip I/O discovery (no GPUs or NICs)
+  bool machine = false;          // print the loaded topology in cexec's text form instead (tests, joiners)
 };
 
 // `cexec check --gpu [IMAGE]`.

@@ -13,6 +13,7 @@
 #include "log.hpp"
 #include "plan.hpp"
 #include "sys/syscalls.hpp"
+#include "topology_command.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -201,6 +202,13 @@ int launch(const std::vector<std::string>& args, char** environ) {
   if (cli.check) {
     return run_gpu_check(*cli.check, environ);
   }
+  if (cli.plan) {
+    std::vector<std::string> env;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      env.emplace_back(*e);
+    }
+    return run_plan_command(*cli.plan, env);
+  }
   if (!cli.options) {
     std::fputs(cli.text.c_str(), cli.to_stderr ? stderr : stdout);
     return cli.exit_code;
@@ -215,6 +223,10 @@ int launch(const std::vector<std::string>& args, char** environ) {
   }
 
   LaunchContext context = read_launch_context(facts.environ, ::getppid(), options.instance);
+  if (!plan.topology_file.empty() && ::access(plan.topology_file.c_str(), R_OK) != 0) {
+    throw Error(ErrorKind::input_missing, "topology file `" + plan.topology_file + "`: " +
+                                              std::error_code(errno, std::generic_category()).message());
+  }
   if (plan.share) {
     InstanceKey key = make_instance_key(facts.hostname, context, facts.image_identity, plan);
     log.info("job " + context.job_id + " (from " + context.job_source + "), launcher " + context.launcher +
@@ -236,6 +248,14 @@ int launch(const std::vector<std::string>& args, char** environ) {
   env_inputs.image = log.step("image-environment", [] { return read_image_environment(); });
   env_inputs.injected = log.step("instance-environment", [] { return read_instance_environment(); });
   print_instance_notices(context, log);
+  RankPlacementOutcome placement = log.step("placement", [&] {
+    auto text = sys::try_read_file(std::string(instance_host_dir) + "/" + topology_file_name, 16 << 20);
+    return text ? place_this_rank(plan, *text, context) : RankPlacementOutcome{};
+  });
+  for (const auto& line : placement.lines) {
+    log.info(line);
+  }
+  env_inputs.rank = std::move(placement.env);
   EnvList env = value_or_throw(assemble_environment(env_inputs));
   if (plan.verb == Verb::shell && env_lookup(env, "PS1").empty()) {
     env.emplace_back("PS1", "cexec> ");

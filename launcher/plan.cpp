@@ -205,6 +205,23 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
   p.env.cli = o.env;
   p.env.cleanenv = o.cleanenv;
   p.env.image_path = f.image_path;
+
+  std::string topology_file = !o.topology.empty() ? o.topology : env_value(f.environ, "CEXEC_TOPOLOGY");
+  p.topology_file = topology_file.empty() ? "" : absolute_from(f.cwd, topology_file);
+  auto cpu_bind = topology::parse_cpu_bind(o.cpu_bind);
+  if (!cpu_bind) {
+    return cpu_bind.failure();
+  }
+  auto gpu_bind = topology::parse_gpu_bind(o.gpu_bind);
+  if (!gpu_bind) {
+    return gpu_bind.failure();
+  }
+  if (o.gpus_per_rank < 0 || o.gpus_per_rank > 1024) {
+    return Failure{ErrorKind::usage, "--gpus-per-rank " + std::to_string(o.gpus_per_rank) + ": expected 0 to 1024"};
+  }
+  p.cpu_bind = cpu_bind.value();
+  p.gpu_bind = gpu_bind.value();
+  p.gpus_per_rank = o.gpus_per_rank;
   return p;
 }
 
@@ -233,6 +250,9 @@ std::string describe(const LaunchPlan& p) {
          (p.gpu == GpuMode::automatic ? "auto" : p.gpu == GpuMode::nvidia ? "nvidia" : p.gpu == GpuMode::rocm ? "rocm" : "none") +
          (p.gpu_host_root != "/" ? " (host root " + p.gpu_host_root + ", test hook)" : "") + "\n";
   out += "plan: user " + p.user.name + " uid=" + std::to_string(p.user.uid) + " gid=" + std::to_string(p.user.gid) + "\n";
+  out += "plan: placement cpu-bind=" + std::string(topology::to_string(p.cpu_bind)) + " gpu-bind=" +
+         std::string(topology::to_string(p.gpu_bind)) + " gpus-per-rank=" + std::to_string(p.gpus_per_rank) +
+         " topology=" + (p.topology_file.empty() ? "host" : p.topology_file) + "\n";
   out += "plan: command";
   for (const auto& a : p.command) {
     out += " " + a;

@@ -9,6 +9,7 @@
 #include "image.hpp"
 #include "image_identity.hpp"
 #include "options.hpp"
+#include "placement.hpp"
 #include "user_db.hpp"
 
 #include <string>
@@ -73,6 +74,11 @@ struct LaunchPlan {
   GpuMode gpu = GpuMode::automatic;
   std::string gpu_host_root = "/";  // where GPU discovery reads the host; only test builds change it
   std::vector<std::pair<std::string, std::string>> gpu_list_configs;  // the admin's GPU file lists
+  // Placement (topology/placement.hpp): applied per rank after joining the node instance.
+  std::string topology_file;  // absolute path of --topology / CEXEC_TOPOLOGY; empty: the host
+  topology::CpuBind cpu_bind = topology::CpuBind::automatic;
+  topology::GpuBind gpu_bind = topology::GpuBind::automatic;
+  int gpus_per_rank = 1;
 };
 
 Result<LaunchPlan> resolve(const LaunchOptions& options, const HostFacts& facts);

@@ -3,6 +3,7 @@
 // faults must end in errors, never hangs, with nothing of cexec left behind.
 #define BOOST_TEST_MODULE cexec_mpi
 #include "harness.hpp"
+#include "placement.hpp"
 
 #include <cstddef>
 #include <sys/socket.h>
@@ -263,6 +264,85 @@ BOOST_AUTO_TEST_CASE(two_users_never_share) {
   BOOST_CHECK(root_ns.starts_with("mnt:["));
   BOOST_CHECK(nobody_ns.starts_with("mnt:["));
   BOOST_CHECK_NE(root_ns, nobody_ns);
+}
+
+// Placement (topology/): with mpirun's own binding off, each rank binds itself to its row of
+// `cexec plan` for the same rank count, and sees that row's environment.
+std::pair<int, std::string> tagged_rank(const std::string& line) {
+  // mpirun --tag-output: "[JOB,RANK]<stdout>:TEXT"
+  auto comma = line.find(',');
+  auto close = line.find("]<stdout>:");
+  if (!line.starts_with("[") || comma == std::string::npos || close == std::string::npos || comma > close) {
+    return {-1, ""};
+  }
+  return {std::stoi(line.substr(comma + 1, close - comma - 1)), line.substr(close + 10)};
+}
+
+std::vector<std::string> probe_placement() {
+  std::vector<std::string> argv{"probe", "placement"};
+  argv.insert(argv.end(), placement_vars.begin(), placement_vars.end());
+  return argv;
+}
+
+BOOST_AUTO_TEST_CASE(mpirun_ranks_bind_to_their_row_of_cexec_plan) {
+  auto planned = run({cexec_bin(), "plan", "--ranks", "2"}, env);
+  BOOST_TEST_REQUIRE(planned.status == 0, planned);
+  std::vector<std::string> argv{"mpirun", "-np", "2", "--bind-to", "none", "--tag-output"};
+  if (is_root()) {
+    argv.push_back("--allow-run-as-root");
+  }
+  auto o = run(concat(concat(argv, {cexec_bin(), sqfs()}), probe_placement()), env);
+  BOOST_TEST_REQUIRE(o.status == 0, o);
+  auto seen = parse_probe(o.out, tagged_rank);
+  expect_matches_plan(seen, parse_plan(planned.out), true);
+  BOOST_TEST(seen[0].cpus != seen[1].cpus);  // disjoint on this 2-core host: one core each
+}
+
+BOOST_AUTO_TEST_CASE(mpirun_ranks_on_a_stored_topology_see_the_planned_environment) {
+  // A DGX A100 topology on this host: GPU, NIC and OpenMP variables follow the plan; its CPUs are
+  // not this host's, so the affinity stays the launcher's (a notice says so with -v).
+  std::string xml = stage() + "/topology/dgx-a100.xml";
+  Env e = env;
+  e["CUDA_VISIBLE_DEVICES"] = "0,1,2,3,4,5,6,7";
+  auto planned = run({cexec_bin(), "plan", "--topology", xml, "--ranks", "4"}, e);
+  BOOST_TEST_REQUIRE(planned.status == 0, planned);
+  auto o = run(concat(concat(mpirun(4), {"--tag-output", "-x", "CUDA_VISIBLE_DEVICES", cexec_bin(), "--topology", xml, sqfs()}),
+                      probe_placement()),
+               e);
+  BOOST_TEST_REQUIRE(o.status == 0, o);
+  auto seen = parse_probe(o.out, tagged_rank);
+  expect_matches_plan(seen, parse_plan(planned.out), false);
+  BOOST_TEST(seen[2].env["CUDA_VISIBLE_DEVICES"] == "4");
+  BOOST_TEST(seen[2].env["NCCL_IB_HCA"] == "=mlx5_6:1");
+}
+
+BOOST_AUTO_TEST_CASE(explicit_user_settings_win_over_placement) {
+  Env e = env;
+  e["CEXEC_ENV_OMP_NUM_THREADS"] = "7";
+  auto o = run(concat(concat(mpirun(2), {"--bind-to", "none", "--tag-output", cexec_bin(), "--env", "CEXEC_NIC=mine", sqfs()}),
+                      probe_placement()),
+               e);
+  BOOST_TEST_REQUIRE(o.status == 0, o);
+  auto seen = parse_probe(o.out, tagged_rank);
+  BOOST_TEST(seen[1].env["OMP_NUM_THREADS"] == "7");
+  BOOST_TEST(seen[1].env["CEXEC_NIC"] == "mine");
+  BOOST_TEST(seen[1].env["OMP_PLACES"] == "cores");
+}
+
+BOOST_AUTO_TEST_CASE(bad_placement_options_are_usage_errors) {
+  auto o = run_cexec({"--cpu-bind", "sockets", sqfs(), "true"}, env);
+  BOOST_TEST(o.status == exit_code_for(ErrorKind::usage));
+  BOOST_TEST(contains(o.err, "--cpu-bind `sockets`: expected auto, none, cores, numa or package"));
+  o = run_cexec({"--gpus-per-rank", "-1", sqfs(), "true"}, env);
+  BOOST_TEST(o.status == exit_code_for(ErrorKind::usage));
+  o = run({cexec_bin(), "plan", "--topology", "/nonexistent.xml"}, env);
+  BOOST_TEST(o.status == exit_code_for(ErrorKind::input_missing));
+  BOOST_TEST(contains(o.err, "topology file `/nonexistent.xml`: No such file or directory"));
+  o = run({cexec_bin(), "plan", "--ranks", "0"}, env);
+  BOOST_TEST(o.status == exit_code_for(ErrorKind::usage));
+  o = run_cexec({"--topology", "/nonexistent.xml", sqfs(), "true"}, env);
+  BOOST_TEST(o.status == exit_code_for(ErrorKind::input_missing));
+  BOOST_TEST(contains(o.err, "topology file `/nonexistent.xml`"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,6 +4,7 @@
 // must); the unprivileged case submits as nobody.
 #define BOOST_TEST_MODULE cexec_slurm
 #include "harness.hpp"
+#include "placement.hpp"
 
 using namespace e2e;
 
@@ -83,6 +84,24 @@ BOOST_AUTO_TEST_CASE(srun_as_an_unprivileged_user) {
   BOOST_TEST_INFO(o);
   BOOST_CHECK_EQUAL(o.status, 0);
   expect_check_passed(o.out);
+}
+
+BOOST_AUTO_TEST_CASE(srun_ranks_bind_to_their_row_of_cexec_plan) {
+  auto planned = run({cexec_bin(), "plan", "--ranks", "2"}, env);
+  BOOST_TEST_REQUIRE(planned.status == 0, planned);
+  std::vector<std::string> argv{"srun", "-n", "2", "--cpu-bind=none", "--label", cexec_bin(), image("image.sqfs"),
+                                "probe", "placement"};
+  argv.insert(argv.end(), placement_vars.begin(), placement_vars.end());
+  auto o = run(argv, slurm_env(env));
+  BOOST_TEST_REQUIRE(o.status == 0, o);
+  auto seen = parse_probe(o.out, [](const std::string& line) -> std::pair<int, std::string> {
+    auto colon = line.find(": ");  // srun --label: "RANK: TEXT"
+    if (colon == std::string::npos || colon == 0) {
+      return {-1, ""};
+    }
+    return {std::stoi(line.substr(0, colon)), line.substr(colon + 2)};
+  });
+  expect_matches_plan(seen, parse_plan(planned.out), true);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

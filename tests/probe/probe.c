@@ -6,6 +6,8 @@
  *   probe signals              prints "ready", waits; on INT TERM HUP USR1 USR2 prints "got N", exits 100+N
  *   probe exit N               exits with N
  *   probe cwd                  prints the working directory
+ *   probe placement NAME...    "cpus LIST" (Cpus_allowed_list), "mems LIST" (Mems_allowed_list) and
+ *                              "env NAME=VALUE" (or "env NAME unset") for each NAME
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -94,6 +96,27 @@ int main(int argc, char** argv) {
   if (strcmp(mode, "cwd") == 0) {
     char buf[4096];
     printf("%s\n", getcwd(buf, sizeof buf) ? buf : strerror(errno));
+    return 0;
+  }
+  if (strcmp(mode, "placement") == 0) {
+    FILE* f = fopen("/proc/self/status", "r");
+    char line[4096];
+    while (f && fgets(line, sizeof line, f)) {
+      if (strncmp(line, "Cpus_allowed_list:", 18) == 0) {
+        printf("cpus %s", line + 18 + strspn(line + 18, " \t"));
+      }
+    }
+    if (f) {
+      fclose(f);
+    }
+    for (int i = 2; i < argc; ++i) {
+      const char* v = getenv(argv[i]);
+      if (v) {
+        printf("env %s=%s\n", argv[i], v);
+      } else {
+        printf("env %s unset\n", argv[i]);
+      }
+    }
     return 0;
   }
   fprintf(stderr, "probe: unknown mode %s\n", mode);

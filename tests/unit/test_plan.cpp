@@ -543,6 +543,33 @@ BOOST_AUTO_TEST_CASE(describe_lists_image_mounts_user_and_command) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(placement_options_are_validated) {
+  auto f = default_facts();
+  auto p = resolve_ok(exec_options(), f);
+  BOOST_TEST(p.topology_file.empty());
+  BOOST_TEST((p.cpu_bind == topology::CpuBind::automatic));
+  BOOST_TEST(p.gpus_per_rank == 1);
+  f.environ.push_back("CEXEC_TOPOLOGY=nodes/dgx.xml");
+  BOOST_TEST(resolve_ok(exec_options(), f).topology_file == "/home/alice/project/nodes/dgx.xml");
+  auto o = exec_options();
+  o.topology = "/etc/other.xml";
+  o.cpu_bind = "numa";
+  o.gpu_bind = "none";
+  o.gpus_per_rank = 0;
+  p = resolve_ok(o, f);
+  BOOST_TEST(p.topology_file == "/etc/other.xml");  // --topology wins over CEXEC_TOPOLOGY
+  BOOST_TEST((p.cpu_bind == topology::CpuBind::numa));
+  BOOST_TEST((p.gpu_bind == topology::GpuBind::none));
+  o.cpu_bind = "sockets";
+  BOOST_TEST(resolve_fails(o, f).message == "--cpu-bind `sockets`: expected auto, none, cores, numa or package");
+  o.cpu_bind = "auto";
+  o.gpu_bind = "nearest";
+  BOOST_TEST((resolve_fails(o, f).kind == ErrorKind::usage));
+  o.gpu_bind = "auto";
+  o.gpus_per_rank = -1;
+  BOOST_TEST(resolve_fails(o, f).message == "--gpus-per-rank -1: expected 0 to 1024");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
