@@ -10,6 +10,12 @@ namespace cexec {
 
 namespace {
 
+#ifdef CEXEC_TEST_HOOKS
+constexpr const char* test_hooks_note = " (test hooks: on)";
+#else
+constexpr const char* test_hooks_note = "";
+#endif
+
 constexpr const char* exec_examples = R"(
 Examples:
   cexec exec tf.img python3 train.py
@@ -54,6 +60,10 @@ void add_common_options(CLI::App* app, LaunchOptions& o) {
   app->add_flag("--contain", o.contain, "No home or cwd binds; private /tmp and /var/tmp");
   app->add_option("--instance", o.instance, "Share the node instance named NAME (default: the job's identity)")->type_name("NAME");
   app->add_flag("--no-share", o.no_share, "A private container for this process instead of the job's node instance");
+  app->add_option("--gpu", o.gpu, "Inject the host's GPU driver stack: auto (when the host has GPUs), nvidia, rocm or none")
+      ->type_name("MODE");
+  app->add_flag_callback("--nv", [&o] { o.gpu = "nvidia"; }, "Same as --gpu=nvidia");
+  app->add_flag_callback("--rocm", [&o] { o.gpu = "rocm"; }, "Same as --gpu=rocm");
   app->add_option("--topology", o.topology, "Place ranks with this hwloc XML topology instead of the host's (also CEXEC_TOPOLOGY)")->type_name("FILE");
   app->add_option("--cpu-bind", o.cpu_bind, "CPU binding: auto (cores when ranks share the node), none, cores, numa, package")->type_name("MODE");
   app->add_option("--gpu-bind", o.gpu_bind, "GPU visibility: auto (closest when ranks share the node), closest, none")->type_name("MODE");
@@ -67,7 +77,7 @@ void add_common_options(CLI::App* app, LaunchOptions& o) {
 
 bool is_verb(const std::string& s) {
   return s == "exec" || s == "run" || s == "shell" || s == "build" || s == "inspect" || s == "run-help" || s == "plan" ||
-         s == "mpi";
+         s == "mpi" || s == "check";
 }
 
 void add_build_options(CLI::App* app, BuildOptions& b) {
@@ -130,7 +140,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
 
   LaunchOptions o;
   CLI::App app{"cexec: run programs inside container images on HPC clusters, unprivileged.", "cexec"};
-  app.set_version_flag("--version", std::string("cexec ") + version_string);
+  app.set_version_flag("--version", std::string("cexec ") + version_string + test_hooks_note);
   app.require_subcommand(1);
   app.footer("Run `cexec VERB --help` for a verb's options." + exit_code_help());
 
@@ -154,6 +164,11 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   run_help->footer("\nUsage: cexec run-help IMAGE\n");
   run_help->add_option("image", inspect_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
 
+  CheckOptions check_options;
+  auto* check = app.add_subcommand("check", "Show what cexec finds on this host and would inject (--gpu: the GPU driver stack)");
+  check->footer("\nUsage: cexec check --gpu [IMAGE]\n\nExamples:\n  cexec check --gpu\n  cexec check --gpu tf.img     (also the image's CUDA version and the verdict)\n");
+  check->add_flag("--gpu", check_options.gpu, "The host's GPU driver files, devices and versions, and what would be injected where");
+  check->add_option("image", check_options.image, "An image whose CUDA runtime version to check against the driver")->type_name("IMAGE");
   PlanOptions plan_options;
   auto* plan = app.add_subcommand("plan", "Print each node-local rank's CPUs, NUMA node, GPU and NIC without launching");
   plan->footer(std::string("\nUsage: cexec plan [--topology FILE] [--ranks N] [--json]\n") + plan_examples);
@@ -208,7 +223,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
     }
     return out;
   } catch (const CLI::CallForVersion&) {
-    out.text = std::string("cexec ") + version_string + "\n";
+    out.text = std::string("cexec ") + version_string + test_hooks_note + "\n";
     return out;
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
@@ -223,6 +238,13 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   }
   if (build->parsed()) {
     out.build = std::move(b);
+    return out;
+  }
+  if (check->parsed()) {
+    if (!check_options.gpu) {
+      return usage_error("check: nothing to check; use cexec check --gpu [IMAGE]");
+    }
+    out.check = std::move(check_options);
     return out;
   }
   if (plan->parsed()) {

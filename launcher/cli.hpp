@@ -13,6 +13,7 @@ struct CliOutcome {
   std::optional<LaunchOptions> options;  // set when a launch was asked for
   std::optional<BuildOptions> build;     // `cexec build`
   std::optional<InspectOptions> inspect; // `cexec inspect`, `cexec run-help`
+  std::optional<CheckOptions> check;     // `cexec check`
   std::optional<PlanOptions> plan;       // `cexec plan`
   std::optional<MpiCheckOptions> mpi_check;  // `cexec mpi check`
   int exit_code = 0;                     // otherwise: exit with this after printing `text`

@@ -1,5 +1,7 @@
 #include "host_facts.hpp"
 
+#include "gpu_discovery.hpp"
+
 #include "sys/syscalls.hpp"
 
 #include <cerrno>
@@ -165,6 +167,11 @@ HostFacts gather_host_facts(const LaunchOptions& o, char** environ) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   f.hostname = host;
+  // Read here, before any user namespace: inside one, root's files show the overflow uid and the
+  // ownership check could not tell them from nobody's.
+  if (o.gpu != "none") {
+    f.gpu_list_configs = gpu::read_list_configs(gpu_host_root(f.environ));
+  }
   return f;
 }
 

@@ -50,6 +50,10 @@ InstanceKey make_instance_key(std::string_view hostname, const LaunchContext& co
                                     (m.optional ? ",optional" : ""));
   }
   add_field(t, "mpi", plan.mpi_policy);
+  add_field(t, "gpu", std::to_string(static_cast<int>(plan.gpu)) + ":" + plan.gpu_host_root);
+  for (const auto& [path, text] : plan.gpu_list_configs) {
+    add_field(t, "gpu-list", path + "\n" + text);
+  }
   for (const auto& g : plan.groups) {
     add_field(t, "group", g.name + ":" + std::to_string(g.gid));
   }

@@ -27,6 +27,7 @@ struct LaunchOptions {
   bool no_share = false;     // a private container instead of the node instance
   std::string instance;      // --instance NAME: explicit job identity for the node instance
   std::string mpi;           // --mpi auto|host|image|off (empty: auto)
+  std::string gpu;           // --gpu=auto|nvidia|rocm|none (--nv, --rocm); empty: auto
   Verbosity verbosity = Verbosity::normal;
   // Placement (topology/placement.hpp); validated in resolve().
   std::string topology;               // --topology FILE (else CEXEC_TOPOLOGY, else the host)
@@ -46,6 +47,12 @@ struct PlanOptions {
   int gpus_per_rank = 1;
   bool no_io = false;            // skip I/O discovery (no GPUs or NICs)
   bool machine = false;          // print the loaded topology in cexec's text form instead (tests, joiners)
+};
+
+// `cexec check --gpu [IMAGE]`.
+struct CheckOptions {
+  bool gpu = false;
+  std::string image;  // optional: also read the image's CUDA runtime version
 };
 
 // `cexec build [options] OUT SPEC`.

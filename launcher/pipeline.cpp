@@ -4,6 +4,7 @@
 #include "build/inspect.hpp"
 #include "cli.hpp"
 #include "container.hpp"
+#include "gpu_check.hpp"
 #include "host_facts.hpp"
 #include "instance.hpp"
 #include "instance_additions.hpp"
@@ -203,6 +204,9 @@ int launch(const std::vector<std::string>& args, char** environ) {
   }
   if (cli.inspect) {
     return build::run_inspect(*cli.inspect);
+  }
+  if (cli.check) {
+    return run_gpu_check(*cli.check, environ);
   }
   if (cli.plan) {
     std::vector<std::string> env;

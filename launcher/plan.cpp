@@ -190,6 +190,22 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
     }
     p.mpi_policy = o.mpi;
   }
+  if (o.gpu.empty() || o.gpu == "auto") {
+    p.gpu = GpuMode::automatic;
+  } else if (o.gpu == "nvidia") {
+    p.gpu = GpuMode::nvidia;
+  } else if (o.gpu == "rocm") {
+    p.gpu = GpuMode::rocm;
+  } else if (o.gpu == "none") {
+    p.gpu = GpuMode::none;
+  } else {
+    return Failure{ErrorKind::usage, "--gpu `" + o.gpu + "`: expected auto, nvidia, rocm or none"};
+  }
+  p.gpu_host_root = gpu_host_root(f.environ);
+  if (!p.gpu_host_root.starts_with('/')) {
+    return Failure{ErrorKind::usage, "CEXEC_TEST_GPU_ROOT `" + p.gpu_host_root + "`: not an absolute path"};
+  }
+  p.gpu_list_configs = f.gpu_list_configs;
   p.env.host = f.environ;
   p.env.env_files = f.env_files;
   p.env.cli = o.env;
@@ -215,6 +231,19 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
   return p;
 }
 
+std::string gpu_host_root(const std::vector<std::string>& environ) {
+#ifdef CEXEC_TEST_HOOKS
+  // Test builds only (CMake option CEXEC_TEST_HOOKS): GPU discovery reads a fake driver tree. An
+  // installed cexec is built without the hook and ignores the variable (docs/gpu.md).
+  if (std::string root = env_value(environ, "CEXEC_TEST_GPU_ROOT"); !root.empty()) {
+    return root.starts_with('/') ? normalize_path(root) : root;
+  }
+#else
+  (void)environ;
+#endif
+  return "/";
+}
+
 std::string describe(const LaunchPlan& p) {
   std::string out = "plan: image " + p.image + " (" + (p.image_kind == ImageKind::squashfs ? "squashfs" : "directory") +
                     (p.writable ? ", writable" : "") + (p.writable_tmpfs ? ", writable-tmpfs" : "") + ")\n";
@@ -223,6 +252,9 @@ std::string describe(const LaunchPlan& p) {
     out += std::string("plan: mount ") + kind + " " + op.source + " -> " + op.destination +
            (op.read_only ? " ro" : " rw") + (op.optional ? " (if present)" : "") + "\n";
   }
+  out += std::string("plan: gpu ") +
+         (p.gpu == GpuMode::automatic ? "auto" : p.gpu == GpuMode::nvidia ? "nvidia" : p.gpu == GpuMode::rocm ? "rocm" : "none") +
+         (p.gpu_host_root != "/" ? " (host root " + p.gpu_host_root + ", test hook)" : "") + "\n";
   out += "plan: user " + p.user.name + " uid=" + std::to_string(p.user.uid) + " gid=" + std::to_string(p.user.gid) + "\n";
   out += "plan: placement cpu-bind=" + std::string(topology::to_string(p.cpu_bind)) + " gpu-bind=" +
          std::string(topology::to_string(p.gpu_bind)) + " gpus-per-rank=" + std::to_string(p.gpus_per_rank) +

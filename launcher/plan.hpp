@@ -29,6 +29,7 @@ struct HostFacts {
   ImageKind image_kind = ImageKind::directory;
   ImageIdentity image_identity;   // device, inode, size, mtime: part of the node-instance key
   std::string hostname;
+  std::vector<std::pair<std::string, std::string>> gpu_list_configs;  // /etc/cexec/gpu-*.conf: path, text
 };
 
 enum class MountKind {
@@ -50,6 +51,9 @@ struct MountOp {
   bool operator==(const MountOp&) const = default;
 };
 
+// Which host GPU driver stack the node instance injects (gpu/, docs/gpu.md).
+enum class GpuMode { automatic, nvidia, rocm, none };
+
 struct LaunchPlan {
   Verb verb = Verb::exec;
   std::string image;
@@ -67,6 +71,9 @@ struct LaunchPlan {
   bool share = true;            // enter the job's node instance (false: --no-share)
   double linger_seconds = 3.0;  // how long the node instance outlives its last member
   Verbosity verbosity = Verbosity::normal;
+  GpuMode gpu = GpuMode::automatic;
+  std::string gpu_host_root = "/";  // where GPU discovery reads the host; only test builds change it
+  std::vector<std::pair<std::string, std::string>> gpu_list_configs;  // the admin's GPU file lists
   // Placement (topology/placement.hpp): applied per rank after joining the node instance.
   std::string topology_file;  // absolute path of --topology / CEXEC_TOPOLOGY; empty: the host
   topology::CpuBind cpu_bind = topology::CpuBind::automatic;
@@ -76,6 +83,10 @@ struct LaunchPlan {
 };
 
 Result<LaunchPlan> resolve(const LaunchOptions& options, const HostFacts& facts);
+
+// Where GPU discovery reads the host: "/", or in a build with CEXEC_TEST_HOOKS the value of
+// CEXEC_TEST_GPU_ROOT (resolve() refuses a relative one).
+std::string gpu_host_root(const std::vector<std::string>& environ);
 
 // Human-readable rendering for -v.
 std::string describe(const LaunchPlan& plan);

@@ -66,6 +66,12 @@ chmod 0000 "$stage/images/unreadable.sqfs"
 chmod 0644 "$stage/images/"*.sqfs "$stage/images/notimage.txt"
 chmod 0000 "$stage/images/unreadable.sqfs"
 
+# The fake GPU driver trees and the GPU images (tests/gpu/make_gpu_fixtures.sh).
+if [ -x "$build/tests/gpu_tests" ]; then
+  cp "$build/tests/gpu_tests" "$stage/bin/"
+  "$(dirname "$0")/../gpu/make_gpu_fixtures.sh" "$build" "$stage"
+fi
+
 # The MPI image: the host's Open MPI closure and mpi_probe (tests/mpi/make_mpi_image.sh).
 "$(dirname "$0")/../mpi/make_mpi_image.sh" "$build/tests/mpi_probe" "$stage/images"
 # The MPI bridge's images: no MPI, MPICH, an old glibc (tests/mpi/make_bridge_images.sh).

@@ -115,14 +115,14 @@ BOOST_AUTO_TEST_CASE(key_text_names_its_parts) {
        {"cexec-instance-v2\n", "uid=4:1000\n", "gid=4:1000\n", "user=5:alice\n", "host=6:node17\n",
         "job=12:slurm:4711.3\n", "image=16:/images/app.sqfs\n",
         "image-id=43:64769/1234567/987654321/1700000000123456789\n", "writable=1:0\n", "writable-tmpfs=1:0\n",
-        "mount-destination=19:/scratch/alice/run1\n", "group=10:alice:1000\n", "mpi=4:auto\n"}) {
+        "mount-destination=19:/scratch/alice/run1\n", "group=10:alice:1000\n", "mpi=4:auto\n", "gpu=3:0:/\n"}) {
     BOOST_TEST(contains(key.text, words), "`" << words << "` missing from:\n" << key.text);
   }
   auto lines = std::count(key.text.begin(), key.text.end(), '\n');
   auto mounts = static_cast<long>(plan.value().mounts.size());
   auto groups = static_cast<long>(plan.value().groups.size());
-  // Header, eleven fields (the MPI policy last), four per mount, one per group.
-  BOOST_TEST(lines == 1 + 11 + 4 * mounts + groups);
+  // Header, eleven fields (the MPI policy last), four per mount, the GPU mode, one per group.
+  BOOST_TEST(lines == 1 + 11 + 4 * mounts + 1 + groups);
 }
 
 BOOST_AUTO_TEST_CASE(different_mpi_policies_never_share) {
@@ -177,6 +177,9 @@ BOOST_AUTO_TEST_CASE(a_different_container_gets_a_different_key) {
       {"the home directory", [](Inputs& in) { in.facts.user.home = "/home2/alice"; }},
       {"a PMIx rendezvous directory outside /tmp",
        [](Inputs& in) { in.facts.environ.push_back("PMIX_SERVER_TMPDIR=/var/run/pmix/job7"); }},
+      {"--gpu=none", [](Inputs& in) { in.options.gpu = "none"; }},
+      {"--nv", [](Inputs& in) { in.options.gpu = "nvidia"; }},
+      {"an admin GPU list", [](Inputs& in) { in.facts.gpu_list_configs = {{"/etc/cexec/gpu-nvidia.conf", "[libraries]\nlibx\n"}}; }},
   };
   const auto base = key_for(default_inputs());
   for (const auto& c : changes) {
