@@ -49,6 +49,8 @@ void add_common_options(CLI::App* app, LaunchOptions& o) {
   app->add_flag("--contain", o.contain, "No home or cwd binds; private /tmp and /var/tmp");
   app->add_option("--instance", o.instance, "Share the node instance named NAME (default: the job's identity)")->type_name("NAME");
   app->add_flag("--no-share", o.no_share, "A private container for this process instead of the job's node instance");
+  app->add_flag("--no-framework-env", o.no_framework_env,
+                "Do not export RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT");
   app->add_flag_callback("-v,--verbose", [&o] { o.verbosity = Verbosity::verbose; }, "Log the plan and each setup step with its duration");
   app->add_flag_callback("--debug", [&o] { o.verbosity = Verbosity::debug; }, "Like --verbose, plus debugging detail");
   app->add_flag_callback("-q,--quiet", [&o] { o.verbosity = Verbosity::quiet; }, "Print only errors");

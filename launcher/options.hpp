@@ -26,6 +26,7 @@ struct LaunchOptions {
   bool no_share = false;     // a private container instead of the node instance
   std::string instance;      // --instance NAME: explicit job identity for the node instance
   Verbosity verbosity = Verbosity::normal;
+  bool no_framework_env = false;  // no RANK, WORLD_SIZE, MASTER_ADDR... defaults (docs/framework-env.md)
 };
 
 // `cexec build [options] OUT SPEC`.

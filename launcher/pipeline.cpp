@@ -4,6 +4,7 @@
 #include "build/inspect.hpp"
 #include "cli.hpp"
 #include "container.hpp"
+#include "framework_env.hpp"
 #include "host_facts.hpp"
 #include "instance.hpp"
 #include "launch_context.hpp"
@@ -12,6 +13,7 @@
 #include "plan.hpp"
 #include "sys/syscalls.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <optional>
@@ -154,6 +156,25 @@ void drop_privileges() {
               "cannot execute `" + path + "`: " + std::error_code(err, std::generic_category()).message());
 }
 
+// The framework variables as defaults: a name already in `env` (host environment, image, --env)
+// keeps its value. Applied after --env, before CEXEC_CONTAINER is final (names never collide).
+void add_framework_env(EnvList& env, const FrameworkEnv& framework, Log& log) {
+  std::string line = "framework env:";
+  for (const auto& [name, value] : framework.vars) {
+    bool is_set = std::any_of(env.begin(), env.end(), [&](const EnvVar& e) { return e.first == name; });
+    if (is_set) {
+      line += " " + name + " (kept)";
+    } else {
+      line += " " + name + "=" + value;
+      env.emplace_back(name, value);
+    }
+  }
+  if (!framework.vars.empty()) {
+    log.info(line + (framework.addr_source.empty() ? ", MASTER_ADDR not derivable"
+                                                    : ", MASTER_ADDR from " + framework.addr_source));
+  }
+}
+
 }  // namespace
 
 int launch(const std::vector<std::string>& args, char** environ) {
@@ -178,8 +199,8 @@ int launch(const std::vector<std::string>& args, char** environ) {
     std::fputs(describe(plan).c_str(), stderr);
   }
 
+  LaunchContext context = read_launch_context(facts.environ, ::getppid(), options.instance);
   if (plan.share) {
-    LaunchContext context = read_launch_context(facts.environ, ::getppid(), options.instance);
     InstanceKey key = make_instance_key(facts.hostname, context, facts.image_identity, plan);
     log.info("job " + context.job_id + " (from " + context.job_source + "), launcher " + context.launcher +
              ", rank " + (context.rank ? std::to_string(*context.rank) : "?") + ", local rank " +
@@ -199,6 +220,9 @@ int launch(const std::vector<std::string>& args, char** environ) {
   EnvInputs env_inputs = plan.env;
   env_inputs.image = log.step("image-environment", [] { return read_image_environment(); });
   EnvList env = value_or_throw(assemble_environment(env_inputs));
+  if (plan.framework_env) {
+    add_framework_env(env, plan_framework_env(context, facts.environ), log);
+  }
   if (plan.verb == Verb::shell && env_lookup(env, "PS1").empty()) {
     env.emplace_back("PS1", "cexec> ");
   }

@@ -66,6 +66,7 @@ struct LaunchPlan {
   bool share = true;            // enter the job's node instance (false: --no-share)
   double linger_seconds = 3.0;  // how long the node instance outlives its last member
   Verbosity verbosity = Verbosity::normal;
+  bool framework_env = true;    // export RANK, WORLD_SIZE, MASTER_ADDR... as defaults (false: --no-framework-env)
 };
 
 Result<LaunchPlan> resolve(const LaunchOptions& options, const HostFacts& facts);
