@@ -66,10 +66,10 @@ def start_process_group():
 
 
 def set_threads():
-    """Ranks on a node share its cores: each takes its share unless OMP_NUM_THREADS says otherwise."""
+    """One thread per rank unless OMP_NUM_THREADS says otherwise: the network is small, so threads
+    within a rank cost more in synchronisation than they gain, and the ranks already share the cores."""
     if "OMP_NUM_THREADS" not in os.environ:
-        local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // max(1, local)))
+        torch.set_num_threads(1)
     return torch.get_num_threads()
 
 
