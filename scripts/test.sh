@@ -3,6 +3,8 @@
 # UndefinedBehaviorSanitizer, and runs every tier (unit; e2e as root and as the user nobody) on both.
 # The real debootstrap build (label `debootstrap`, a few minutes, needs the Debian mirror) runs in
 # the normal build only: under the sanitizers it would test the same code again, much slower.
+# The same holds for the training tests (label `training`: PyTorch in the example image under
+# mpirun and SLURM).
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -15,5 +17,5 @@ export CEXEC_MUST_WORK=1
 
 ./scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DCEXEC_SANITIZE=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  ctest --output-on-failure -LE debootstrap)
+  ctest --output-on-failure -LE 'debootstrap|training')
 echo "test: all tiers passed (normal and sanitizer builds)"

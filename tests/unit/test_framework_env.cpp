@@ -104,7 +104,8 @@ BOOST_AUTO_TEST_CASE(port_is_stable_and_in_range) {
     ports.push_back(master_port_for("slurm:" + std::to_string(1000 + i) + ".0"));
   }
   std::sort(ports.begin(), ports.end());
-  BOOST_TEST(std::unique(ports.begin(), ports.end()) - ports.begin() >= 95);
+  long distinct = std::unique(ports.begin(), ports.end()) - ports.begin();
+  BOOST_TEST(distinct >= 95);
 }
 
 BOOST_AUTO_TEST_CASE(mpirun_on_one_node) {
