@@ -1,10 +1,12 @@
 #include "container.hpp"
 
+#include "instance_additions.hpp"
 #include "path_walk.hpp"
 #include "squashfs_server.hpp"
 #include "sys/syscalls.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <fcntl.h>
 #include <optional>
 #include <sched.h>
@@ -113,10 +115,13 @@ sys::Fd mount_directory(const LaunchPlan& plan) {
   return mnt;
 }
 
+// The image, mounted but detached, checked to answer.
+sys::Fd squashfs_or_directory_mount(const LaunchPlan& plan, SquashfsServer* server);
+
 // Makes sure the image answers: a corrupt SquashFS fails here rather than inside the payload.
-void check_image_root(const LaunchPlan& plan) {
+void check_image_root(const LaunchPlan& plan, int image) {
   try {
-    sys::Fd root = sys::open_path(image_dir, O_RDONLY | O_DIRECTORY);
+    sys::Fd root = sys::open_at(image, ".", O_RDONLY | O_DIRECTORY);  // FUSE: an OPENDIR round trip
     (void)sys::stat_fd(root.get());
   } catch (const SysError& e) {
     throw Error(ErrorKind::image_invalid, "image `" + plan.image + "`: cannot read its root (" +
@@ -150,11 +155,11 @@ struct Scaffold {
 };
 
 // Which destinations are missing from the image, resolved through its symlinks.
-std::vector<Scaffold> plan_scaffolding(const LaunchPlan& plan, const std::vector<std::optional<sys::Fd>>& clones,
-                                       int image_root) {
+std::vector<Scaffold> plan_scaffolding(const std::vector<MountOp>& mounts,
+                                       const std::vector<std::optional<sys::Fd>>& clones, int image_root) {
   std::vector<Scaffold> out;
-  for (size_t i = 0; i < plan.mounts.size(); ++i) {
-    const auto& op = plan.mounts[i];
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    const auto& op = mounts[i];
     if (op.kind == MountKind::bind && !clones[i]) {
       continue;  // an optional source that is absent
     }
@@ -210,7 +215,8 @@ void mount_overlay(bool userxattr) {
   sys::move_mount_to(mnt.get(), AT_FDCWD, root_dir, "overlay");
 }
 
-void write_user_files(const LaunchPlan& plan, int root) {
+// passwd and group for the caller, and the node instance's generated files (instance_additions.hpp).
+void write_generated_files(const LaunchPlan& plan, const std::vector<GeneratedFile>& additions, int root) {
   auto read_image_file = [&](const char* path) -> std::string {
     auto fd = sys::try_open_in_root(root, path, O_RDONLY);
     return fd ? sys::read_all(fd->get(), 4 << 20) : std::string();
@@ -218,6 +224,9 @@ void write_user_files(const LaunchPlan& plan, int root) {
   sys::Fd files = sys::open_path(files_dir, O_PATH | O_DIRECTORY);
   sys::write_file_at(files.get(), "passwd", make_passwd(read_image_file("etc/passwd"), plan.user), 0644);
   sys::write_file_at(files.get(), "group", make_group(read_image_file("etc/group"), plan.groups, plan.user.name), 0644);
+  for (const auto& f : additions) {
+    sys::write_file_at(files.get(), f.path, f.content, 0644);
+  }
 }
 
 sys::Fd make_mount(const MountOp& op, std::optional<sys::Fd>& clone) {
@@ -235,10 +244,10 @@ sys::Fd make_mount(const MountOp& op, std::optional<sys::Fd>& clone) {
 }
 
 // Attaches every mount at its destination, resolved under the root so no symlink can redirect it.
-void apply_mounts(const LaunchPlan& plan, std::vector<std::optional<sys::Fd>>& clones, int root,
-                  std::string_view root_path) {
-  for (size_t i = 0; i < plan.mounts.size(); ++i) {
-    const auto& op = plan.mounts[i];
+void apply_mounts(const LaunchPlan& plan, const std::vector<MountOp>& mounts,
+                  std::vector<std::optional<sys::Fd>>& clones, int root, std::string_view root_path) {
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    const auto& op = mounts[i];
     if (op.kind == MountKind::bind && !clones[i]) {
       continue;
     }
@@ -268,6 +277,12 @@ void apply_mounts(const LaunchPlan& plan, std::vector<std::optional<sys::Fd>>& c
       throw setup_error("while binding", e);
     }
   }
+}
+
+sys::Fd squashfs_or_directory_mount(const LaunchPlan& plan, SquashfsServer* server) {
+  sys::Fd mnt = server ? mount_squashfs(plan, *server) : mount_directory(plan);
+  check_image_root(plan, mnt.get());
+  return mnt;
 }
 
 }  // namespace
@@ -304,19 +319,29 @@ void enter_container(const LaunchPlan& plan, Log& log, SquashfsServer* server) {
   try {
     log.step("private-mounts", [&] { sys::make_rprivate_root(); });
     auto clones = log.step("clone-bind-sources", [&] { return clone_bind_sources(plan.mounts); });
-    // A directory image is cloned before the staging tmpfs hides /tmp, where it may live.
-    std::optional<sys::Fd> directory;
-    if (!squashfs) {
-      directory = log.step("clone-image", [&] { return mount_directory(plan); });
-    }
-    log.step("staging-tmpfs", [&] { mount_staging(); });
-    log.step("mount-image", [&] {
-      sys::Fd mnt = squashfs ? mount_squashfs(plan, *server) : std::move(*directory);
-      sys::move_mount_to(mnt.get(), AT_FDCWD, image_dir, plan.image);
-      check_image_root(plan);
+    // The image is mounted detached first: the additions read it through the mount's fd while the
+    // host's /tmp (where a directory image or an injected tree may live) is still visible.
+    sys::Fd image = log.step("mount-image", [&] {
+      sys::Fd mnt = squashfs ? mount_squashfs(plan, *server) : mount_directory(plan);
+      check_image_root(plan, mnt.get());
+      return mnt;
     });
+    InstanceAdditions additions =
+        log.step("plan-additions", [&] { return plan_instance_additions(plan, image.get(), log); });
+    std::vector<MountOp> mounts = plan.mounts;
+    for (auto& op : value_or_throw(additions_mounts(additions))) {
+      mounts.push_back(std::move(op));
+    }
+    log.step("clone-addition-sources", [&] {
+      auto extra = clone_bind_sources(std::vector<MountOp>(mounts.begin() + plan.mounts.size(), mounts.end()));
+      for (auto& c : extra) {
+        clones.push_back(std::move(c));
+      }
+    });
+    log.step("staging-tmpfs", [&] { mount_staging(); });
+    sys::move_mount_to(image.get(), AT_FDCWD, image_dir, plan.image);
     sys::Fd image_root = sys::open_path(image_dir, O_PATH | O_DIRECTORY);
-    auto scaffolds = log.step("plan-scaffolding", [&] { return plan_scaffolding(plan, clones, image_root.get()); });
+    auto scaffolds = log.step("plan-scaffolding", [&] { return plan_scaffolding(mounts, clones, image_root.get()); });
 
     // A read-only image gets an overlay whose upper layer (on the staging tmpfs) already holds the
     // missing mount points; overlayfs copies nothing up for them. --writable creates them in place.
@@ -339,8 +364,10 @@ void enter_container(const LaunchPlan& plan, Log& log, SquashfsServer* server) {
       }
     });
     sys::Fd root = sys::open_path(root_path, O_PATH | O_DIRECTORY);
-    log.step("user-files", [&] { write_user_files(plan, root.get()); });
-    log.step("binds", [&] { apply_mounts(plan, clones, root.get(), root_path); });
+    log.step("generated-files", [&] {
+      write_generated_files(plan, value_or_throw(additions_files(additions)), root.get());
+    });
+    log.step("binds", [&] { apply_mounts(plan, mounts, clones, root.get(), root_path); });
     if (overlay && !plan.writable_tmpfs) {
       // The scaffolding needed a writable layer; the container still gets a read-only root.
       log.step("seal-root", [&] {
@@ -357,6 +384,47 @@ void enter_container(const LaunchPlan& plan, Log& log, SquashfsServer* server) {
   } catch (const SysError& e) {
     throw setup_error("while setting up the container", e);
   }
+}
+
+std::string run_with_image_root(const LaunchPlan& plan, const std::function<std::string(int image_root)>& fn) {
+  std::optional<SquashfsServer> server;
+  if (plan.image_kind == ImageKind::squashfs) {
+    server = SquashfsServer::start(plan.image);
+  }
+  auto [parent_end, child_end] = sys::socket_pair();
+  pid_t child = sys::fork_process();
+  if (child == 0) {
+    parent_end.reset();
+    std::string reply;
+    try {
+      enter_user_namespace(plan.user.uid, plan.user.gid);
+      sys::make_rprivate_root();
+      sys::Fd image = squashfs_or_directory_mount(plan, server ? &*server : nullptr);
+      reply = "R" + fn(image.get());
+    } catch (const Error& e) {
+      reply = "E" + std::to_string(static_cast<int>(e.kind())) + ":" + e.what();
+    } catch (const std::exception& e) {
+      reply = "E" + std::to_string(static_cast<int>(ErrorKind::setup_failed)) + ":" + e.what();
+    }
+    try {
+      sys::send_message(child_end.get(), reply);
+    } catch (...) {
+      ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  child_end.reset();
+  sys::Message reply = sys::receive_message(parent_end.get());
+  (void)sys::wait_for(child);
+  if (!reply.bytes.empty() && reply.bytes[0] == 'R') {
+    return reply.bytes.substr(1);
+  }
+  if (!reply.bytes.empty() && reply.bytes[0] == 'E') {
+    size_t colon = reply.bytes.find(':');
+    int kind = std::atoi(reply.bytes.substr(1, colon - 1).c_str());
+    throw Error(static_cast<ErrorKind>(kind), reply.bytes.substr(colon + 1));
+  }
+  throw Error(ErrorKind::internal, "the image reader for `" + plan.image + "` exited without a result");
 }
 
 }  // namespace cexec

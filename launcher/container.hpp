@@ -6,6 +6,8 @@
 #include "log.hpp"
 #include "plan.hpp"
 
+#include <functional>
+#include <string>
 #include <sys/types.h>
 
 namespace cexec {
@@ -14,6 +16,11 @@ class SquashfsServer;
 
 // `server` serves the image when it is a SquashFS (it is null for a directory image).
 void enter_container(const LaunchPlan& plan, Log& log, SquashfsServer* server);
+
+// For preflight commands (`cexec mpi check`, `cexec check --gpu`): a child process enters a private
+// user namespace, mounts the image (detached) and returns fn(image root fd); nothing outlives the
+// call. An Error thrown by fn reaches the caller with its kind.
+std::string run_with_image_root(const LaunchPlan& plan, const std::function<std::string(int image_root)>& fn);
 
 // unshare(2) with CLONE_NEWUSER among `flags`; an unavailable user namespace becomes
 // Error(host_unsupported) naming the sysctl an admin must change.

@@ -147,6 +147,7 @@ Result<EnvList> assemble_environment(const EnvInputs& in) {
     }
   };
   apply(in.image);
+  apply_env_ops(env, in.injected);
   apply(from_prefix);
   for (const auto& file : in.env_files) {
     apply(file.second);
@@ -158,9 +159,89 @@ Result<EnvList> assemble_environment(const EnvInputs& in) {
     }
     set_var(env, item.substr(0, eq), expand_env_value(item.substr(eq + 1), env));
   }
+  apply_env_ops(env, in.rank);
   set_var(env, "CEXEC_CONTAINER", "1");
   set_var(env, "CEXEC_IMAGE", in.image_path);
   return env;
+}
+
+void apply_env_ops(EnvList& env, const std::vector<EnvOp>& ops) {
+  for (const auto& op : ops) {
+    std::string_view current = env_lookup(env, op.name);
+    bool present = std::any_of(env.begin(), env.end(), [&](const EnvVar& v) { return v.first == op.name; });
+    switch (op.kind) {
+      case EnvOpKind::set:
+        set_var(env, op.name, op.value);
+        break;
+      case EnvOpKind::set_default:
+        if (!present) {
+          set_var(env, op.name, op.value);
+        }
+        break;
+      case EnvOpKind::prepend_path:
+        set_var(env, op.name, current.empty() ? op.value : op.value + ":" + std::string(current));
+        break;
+    }
+  }
+}
+
+namespace {
+
+constexpr std::pair<EnvOpKind, std::string_view> env_op_words[] = {
+    {EnvOpKind::set, "set"}, {EnvOpKind::set_default, "default"}, {EnvOpKind::prepend_path, "prepend"}};
+
+}  // namespace
+
+Result<std::string> format_env_ops(const std::vector<EnvOp>& ops) {
+  std::string out;
+  for (const auto& op : ops) {
+    if (!is_valid_env_name(op.name)) {
+      return Failure{ErrorKind::internal, "environment operation on `" + op.name + "`: not a valid variable name"};
+    }
+    if (op.value.find('\n') != std::string::npos) {
+      return Failure{ErrorKind::internal, "environment operation on `" + op.name + "`: value holds a newline"};
+    }
+    for (const auto& [kind, word] : env_op_words) {
+      if (kind == op.kind) {
+        out += std::string(word) + " " + op.name + "=" + op.value + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+Result<std::vector<EnvOp>> parse_env_ops(std::string_view text, std::string_view origin) {
+  std::vector<EnvOp> ops;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    if (line.empty()) {
+      continue;
+    }
+    auto bad = [&](const std::string& why) {
+      return Failure{ErrorKind::internal, std::string(origin) + ":" + std::to_string(line_no) + ": " + why};
+    };
+    size_t space = line.find(' ');
+    size_t eq = line.find('=');
+    if (space == std::string_view::npos || eq == std::string_view::npos || eq < space) {
+      return bad("expected `set|default|prepend NAME=VALUE`");
+    }
+    std::string_view word = line.substr(0, space);
+    std::string name(line.substr(space + 1, eq - space - 1));
+    if (!is_valid_env_name(name)) {
+      return bad("`" + name + "` is not a valid variable name");
+    }
+    auto known = std::find_if(std::begin(env_op_words), std::end(env_op_words),
+                              [&](const auto& w) { return w.second == word; });
+    if (known == std::end(env_op_words)) {
+      return bad("unknown operation `" + std::string(word) + "`");
+    }
+    ops.push_back(EnvOp{known->first, std::move(name), std::string(line.substr(eq + 1))});
+  }
+  return ops;
 }
 
 std::vector<std::string> to_environ(const EnvList& env) {

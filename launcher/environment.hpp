@@ -2,10 +2,12 @@
 //   1. the host environment minus the deny-list (or, with --cleanenv, only the minimal set)
 //   2. PATH defaults to the standard system PATH
 //   3. the image's environment (/.cexec/environment)
-//   4. CEXEC_ENV_NAME=VAL from the host environment
-//   5. --env-file files, in order
-//   6. --env KEY=VAL, in order
-//   7. CEXEC_CONTAINER=1 and CEXEC_IMAGE=<image path>, always
+//   4. the node instance's injected operations (/.cexec/host/environment: MPI bridge, GPU driver)
+//   5. CEXEC_ENV_NAME=VAL from the host environment
+//   6. --env-file files, in order
+//   7. --env KEY=VAL, in order
+//   8. per-rank operations (placement, framework variables), mostly "only when unset"
+//   9. CEXEC_CONTAINER=1 and CEXEC_IMAGE=<image path>, always
 // Values in 3-6 may reference variables set so far as $NAME or ${NAME}; "\$" is a literal "$".
 #pragma once
 
@@ -29,11 +31,35 @@ inline constexpr std::string_view env_deny_list[] = {"LD_PRELOAD", "LD_LIBRARY_P
 // The only host variables --cleanenv keeps.
 inline constexpr std::string_view env_clean_keep[] = {"HOME", "USER", "LOGNAME", "TERM", "LANG", "LC_ALL", "TZ"};
 
+// One computed change to the environment (layers 4 and 8 above).
+enum class EnvOpKind {
+  set,           // NAME=VALUE, replacing any value
+  set_default,   // NAME=VALUE only when NAME is unset at that point (never overrides the user)
+  prepend_path,  // VALUE:$NAME, or VALUE when NAME is unset or empty (no empty element: that would mean ".")
+};
+
+struct EnvOp {
+  EnvOpKind kind = EnvOpKind::set;
+  std::string name;
+  std::string value;
+  bool operator==(const EnvOp&) const = default;
+};
+
+void apply_env_ops(EnvList& env, const std::vector<EnvOp>& ops);
+
+// The node instance publishes its operations as text, one per line: "set NAME=VALUE",
+// "default NAME=VALUE" or "prepend NAME=VALUE" (VALUE runs to the end of the line, no quoting;
+// values holding a newline are refused when written).
+Result<std::string> format_env_ops(const std::vector<EnvOp>& ops);
+Result<std::vector<EnvOp>> parse_env_ops(std::string_view text, std::string_view origin);
+
 struct EnvInputs {
   std::vector<std::string> host;  // "NAME=VALUE" as in environ
   EnvList image;                  // from the image, unexpanded
   std::vector<std::pair<std::string, EnvList>> env_files;  // path and its entries, unexpanded
   std::vector<std::string> cli;   // --env values, "NAME=VALUE"
+  std::vector<EnvOp> injected;    // from the node instance, right after the image's environment
+  std::vector<EnvOp> rank;        // this rank's own values, after --env
   bool cleanenv = false;
   std::string image_path;
 };

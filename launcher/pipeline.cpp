@@ -7,6 +7,7 @@
 #include "framework_env.hpp"
 #include "host_facts.hpp"
 #include "instance.hpp"
+#include "instance_additions.hpp"
 #include "launch_context.hpp"
 #include "squashfs_server.hpp"
 #include "log.hpp"
@@ -34,6 +35,37 @@ EnvList read_image_environment() {
     return {};
   }
   return value_or_throw(parse_env_text(*text, std::string("/") + metadata_environment));
+}
+
+// What the node instance published for every rank (instance_additions.hpp): absent files mean
+// the instance added nothing.
+std::vector<EnvOp> read_instance_environment() {
+  auto text = sys::try_read_file(instance_environment_file, 1 << 20);
+  if (!text) {
+    return {};
+  }
+  return value_or_throw(parse_env_ops(*text, instance_environment_file));
+}
+
+// Warnings are printed by one rank per job (rank 0, or every rank when no launcher says which it
+// is); -v prints every notice on every rank.
+void print_instance_notices(const LaunchContext& context, const Log& log) {
+  auto text = sys::try_read_file(instance_notices_file, 1 << 20);
+  if (!text) {
+    return;
+  }
+  bool first_rank = !context.rank || *context.rank == 0;
+  size_t start = 0;
+  while (start < text->size()) {
+    size_t nl = text->find('\n', start);
+    std::string line = text->substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    start = nl == std::string::npos ? text->size() : nl + 1;
+    if (log.verbose()) {
+      log.info(line);
+    } else if (first_rank && !log.quiet() && line.starts_with("warn: ")) {
+      std::fprintf(stderr, "cexec: warning: %s\n", line.substr(6).c_str());
+    }
+  }
 }
 
 bool is_directory(const std::string& path) {
@@ -219,6 +251,8 @@ int launch(const std::vector<std::string>& args, char** environ) {
   // Per-rank steps: everything below runs in the container and is all a joining rank would pay.
   EnvInputs env_inputs = plan.env;
   env_inputs.image = log.step("image-environment", [] { return read_image_environment(); });
+  env_inputs.injected = log.step("instance-environment", [] { return read_instance_environment(); });
+  print_instance_notices(context, log);
   EnvList env = value_or_throw(assemble_environment(env_inputs));
   if (plan.framework_env) {
     add_framework_env(env, plan_framework_env(context, facts.environ), log);
