@@ -268,20 +268,37 @@ int master_port_for(std::string_view job_id) {
   return master_port_base + static_cast<int>(h % master_port_span);
 }
 
+namespace {
+
+void add(FrameworkEnv& f, std::string name, std::string value) {
+  f.ops.push_back({EnvOpKind::set_default, std::move(name), std::move(value)});
+}
+
+}  // namespace
+
+std::string describe(const FrameworkEnv& framework) {
+  std::string line = "framework env (defaults):";
+  for (const auto& op : framework.ops) {
+    line += " " + op.name + "=" + op.value;
+  }
+  return line + (framework.addr_source.empty() ? ", MASTER_ADDR not derivable"
+                                               : ", MASTER_ADDR from " + framework.addr_source);
+}
+
 FrameworkEnv plan_framework_env(const LaunchContext& context, const std::vector<std::string>& environ) {
   FrameworkEnv out;
   if (!context.rank) {
     return out;
   }
-  out.vars.emplace_back("RANK", std::to_string(*context.rank));
+  add(out, "RANK", std::to_string(*context.rank));
   if (context.size) {
-    out.vars.emplace_back("WORLD_SIZE", std::to_string(*context.size));
+    add(out, "WORLD_SIZE", std::to_string(*context.size));
   }
   if (context.local_rank) {
-    out.vars.emplace_back("LOCAL_RANK", std::to_string(*context.local_rank));
+    add(out, "LOCAL_RANK", std::to_string(*context.local_rank));
   }
   if (context.local_size) {
-    out.vars.emplace_back("LOCAL_WORLD_SIZE", std::to_string(*context.local_size));
+    add(out, "LOCAL_WORLD_SIZE", std::to_string(*context.local_size));
   }
 
   std::optional<std::string> addr;
@@ -310,10 +327,10 @@ FrameworkEnv plan_framework_env(const LaunchContext& context, const std::vector<
     }
   }
   if (addr) {
-    out.vars.emplace_back("MASTER_ADDR", *addr);
+    add(out, "MASTER_ADDR", *addr);
   }
   // Also without an address: a user who sets MASTER_ADDR alone still gets a port the ranks agree on.
-  out.vars.emplace_back("MASTER_PORT", std::to_string(master_port_for(context.job_id)));
+  add(out, "MASTER_PORT", std::to_string(master_port_for(context.job_id)));
   return out;
 }
 

@@ -23,9 +23,12 @@ inline constexpr int master_port_base = 20000;
 inline constexpr int master_port_span = 10000;
 
 struct FrameworkEnv {
-  EnvList vars;             // in the order they are applied, each only if the name is unset
+  std::vector<EnvOp> ops;   // set_default operations for EnvInputs::rank, in order
   std::string addr_source;  // where MASTER_ADDR came from, for -v ("" when not derivable)
 };
+
+// One line for -v: "framework env: RANK=1 WORLD_SIZE=4 ... (MASTER_ADDR from single node)".
+std::string describe(const FrameworkEnv& framework);
 
 // The variables for one rank. Nothing when the launch context knows no rank (a plain `cexec img cmd`).
 // MASTER_ADDR, first match wins:

@@ -14,7 +14,6 @@
 #include "plan.hpp"
 #include "sys/syscalls.hpp"
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <optional>
@@ -188,25 +187,6 @@ void drop_privileges() {
               "cannot execute `" + path + "`: " + std::error_code(err, std::generic_category()).message());
 }
 
-// The framework variables as defaults: a name already in `env` (host environment, image, --env)
-// keeps its value. Applied after --env, before CEXEC_CONTAINER is final (names never collide).
-void add_framework_env(EnvList& env, const FrameworkEnv& framework, Log& log) {
-  std::string line = "framework env:";
-  for (const auto& [name, value] : framework.vars) {
-    bool is_set = std::any_of(env.begin(), env.end(), [&](const EnvVar& e) { return e.first == name; });
-    if (is_set) {
-      line += " " + name + " (kept)";
-    } else {
-      line += " " + name + "=" + value;
-      env.emplace_back(name, value);
-    }
-  }
-  if (!framework.vars.empty()) {
-    log.info(line + (framework.addr_source.empty() ? ", MASTER_ADDR not derivable"
-                                                    : ", MASTER_ADDR from " + framework.addr_source));
-  }
-}
-
 }  // namespace
 
 int launch(const std::vector<std::string>& args, char** environ) {
@@ -253,10 +233,14 @@ int launch(const std::vector<std::string>& args, char** environ) {
   env_inputs.image = log.step("image-environment", [] { return read_image_environment(); });
   env_inputs.injected = log.step("instance-environment", [] { return read_instance_environment(); });
   print_instance_notices(context, log);
-  EnvList env = value_or_throw(assemble_environment(env_inputs));
   if (plan.framework_env) {
-    add_framework_env(env, plan_framework_env(context, facts.environ), log);
+    FrameworkEnv framework = plan_framework_env(context, facts.environ);
+    if (!framework.ops.empty()) {
+      log.info(describe(framework));
+    }
+    env_inputs.rank.insert(env_inputs.rank.end(), framework.ops.begin(), framework.ops.end());
   }
+  EnvList env = value_or_throw(assemble_environment(env_inputs));
   if (plan.verb == Verb::shell && env_lookup(env, "PS1").empty()) {
     env.emplace_back("PS1", "cexec> ");
   }

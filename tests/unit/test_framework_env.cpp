@@ -23,9 +23,10 @@ Hosts expand(std::string_view text) {
 }
 
 std::string value_of(const FrameworkEnv& f, std::string_view name) {
-  for (const auto& [k, v] : f.vars) {
-    if (k == name) {
-      return v;
+  for (const auto& op : f.ops) {
+    if (op.name == name) {
+      BOOST_TEST((op.kind == EnvOpKind::set_default));
+      return op.value;
     }
   }
   return "<unset>";
@@ -177,7 +178,31 @@ BOOST_AUTO_TEST_CASE(no_address_when_not_derivable) {
 BOOST_AUTO_TEST_CASE(nothing_without_a_launcher) {
   Env env{"HOME=/root", "PATH=/usr/bin"};
   FrameworkEnv f = plan_framework_env(read_launch_context(env, 1, {}), env);
-  BOOST_TEST(f.vars.empty());
+  BOOST_TEST(f.ops.empty());
+}
+
+BOOST_AUTO_TEST_CASE(defaults_never_override_the_user) {
+  Env host{"OMPI_COMM_WORLD_RANK=0", "OMPI_COMM_WORLD_SIZE=2", "OMPI_COMM_WORLD_LOCAL_RANK=0",
+           "OMPI_COMM_WORLD_LOCAL_SIZE=2", "OMPI_MCA_ess_base_jobid=9", "MASTER_PORT=12345"};
+  EnvInputs in;
+  in.host = host;
+  in.cli = {"MASTER_ADDR=10.0.0.9"};
+  in.rank = plan_framework_env(read_launch_context(host, 1, {}), host).ops;
+  EnvList env = assemble_environment(in).value();
+  BOOST_TEST(env_lookup(env, "MASTER_PORT") == "12345");
+  BOOST_TEST(env_lookup(env, "MASTER_ADDR") == "10.0.0.9");
+  BOOST_TEST(env_lookup(env, "RANK") == "0");
+  BOOST_TEST(env_lookup(env, "WORLD_SIZE") == "2");
+  BOOST_TEST(env_lookup(env, "LOCAL_WORLD_SIZE") == "2");
+}
+
+BOOST_AUTO_TEST_CASE(describe_names_the_source) {
+  Env env{"SLURM_JOB_ID=5", "SLURM_STEP_ID=1", "SLURM_PROCID=0", "SLURM_NTASKS=2", "SLURM_NODEID=0",
+          "SLURM_TASKS_PER_NODE=1(x2)", "SLURM_JOB_NODELIST=c[1,3]"};
+  std::string line = describe(plan_framework_env(read_launch_context(env, 1, {}), env));
+  BOOST_TEST(line.find("RANK=0 WORLD_SIZE=2") != std::string::npos, line);
+  BOOST_TEST(line.find("MASTER_ADDR=c1") != std::string::npos, line);
+  BOOST_TEST(line.find("MASTER_ADDR from SLURM_JOB_NODELIST") != std::string::npos, line);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
