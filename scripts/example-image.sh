@@ -33,8 +33,10 @@ if [ -f "$img" ]; then
 else
   echo "example-image: building $img from $def (first time for this definition; a few minutes)" >&2
   start=$(date +%s)
-  # stdout of cexec build is the digest line; the progress goes to stderr.
-  "$cexec" build "$img" "$def" >&2
+  # stdout of cexec build is the digest line; the progress goes to stderr. lz4, not the default
+  # zstd: squashing the PyTorch image's 2 GiB tree takes 20 s instead of 11 min here, for a file
+  # 1.6x larger (0.9 GB against 0.58 GB) that also decompresses faster.
+  "$cexec" build --compression lz4 "$img" "$def" >&2
   chmod 0644 "$img"
   echo "example-image: built in $(( $(date +%s) - start )) s: $(du -h "$img" | cut -f1) $img" >&2
 fi
