@@ -82,6 +82,21 @@ void expect_one_port(const std::vector<std::string>& lines) {
   BOOST_CHECK(port >= 20000 && port < 30000);
 }
 
+// slurmstepd's PMIx plugin removes its /tmp/spmix_appdir_* folder after the step has ended, a
+// moment after srun returns; that folder is SLURM's, so wait for it before the leftover check.
+void wait_for_slurm_step_cleanup() {
+  for (int i = 0; i < 100; ++i) {
+    bool any = false;
+    for (const auto& e : fs::directory_iterator("/tmp")) {
+      any = any || e.path().filename().string().starts_with("spmix_appdir_");
+    }
+    if (!any) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 struct Cluster {
   Cluster() {
     BOOST_TEST_REQUIRE(is_root(), "the training tests start slurmd and must run as root");
@@ -119,6 +134,7 @@ BOOST_AUTO_TEST_CASE(mpirun_as_an_unprivileged_user) {
 BOOST_AUTO_TEST_CASE(srun_pmix_two_ranks_one_epoch) {
   auto o = run({"srun", "--mpi=pmix", "-n", "2", cexec_bin(), pytorch_image(), "python3", train_py(), "--epochs", "1"},
                slurm_env(env), work.path());
+  wait_for_slurm_step_cleanup();
   BOOST_TEST_INFO(o);
   BOOST_CHECK_EQUAL(o.status, 0);
   expect_trained(o.out, 2);
@@ -131,6 +147,7 @@ BOOST_AUTO_TEST_CASE(sbatch_train_sbatch) {
   auto o = run({"sbatch", "--wait", "--export=ALL,CEXEC=" + cexec_bin() + ",IMAGE=" + pytorch_image(), "train.sbatch",
                 "--epochs", "1"},
                slurm_env(env), work.path());
+  wait_for_slurm_step_cleanup();
   std::string job_out;
   for (const auto& e : fs::directory_iterator(work.path())) {
     if (e.path().filename().string().starts_with("pytorch-ddp-")) {
