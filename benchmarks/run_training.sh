@@ -26,7 +26,10 @@ while [ $# -gt 0 ]; do
 done
 
 need=""
-for p in python3-torch python3-sklearn python3-numpy; do
+# libopenblas0-pthread: the image's apt resolution picks OpenBLAS for libblas.so.3, while a host
+# that already has the reference libblas3 keeps it; torch's small matrix products are about twice
+# as fast with OpenBLAS, so without it the comparison would measure BLAS, not the container.
+for p in python3-torch python3-sklearn python3-numpy libopenblas0-pthread; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
 done
 if [ -n "$need" ]; then
@@ -44,6 +47,7 @@ root_flag=(); [ "$(id -u)" -eq 0 ] && root_flag=(--allow-run-as-root)
 
 echo "# machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GiB," \
   "$(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r), $(mpirun --version | head -1), torch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)')"
+echo "# BLAS: native $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3), in the image $(build/cexec --no-share "$img" readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)"
 echo "# image: $img ($(du -h "$img" | cut -f1)); cexec $(build/cexec --version | cut -d' ' -f2); $rounds rounds, $epochs epochs; load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 run_one() {  # variant ranks -> "samples_per_s wall_s"
