@@ -14,6 +14,6 @@ ok = bool(np.all(total == expected))
 oks = comm.gather(ok, root=0)
 if rank == 0:
     print(f"allreduce of {mine.size} float64 over {size} ranks: {total[0]:.0f} "
-          f"(expected {expected:.0f}) {'ok' if all(oks) else 'WRONG'}  [{MPI.Get_library_version().splitlines()[0]}]")
+          f"(expected {expected:.0f}) {'ok' if all(oks) else 'WRONG'}  [{MPI.Get_library_version().rstrip(chr(0)).splitlines()[0].strip()}]")
 comm.Barrier()
 raise SystemExit(0 if ok else 1)
