@@ -70,6 +70,8 @@ void add_common_options(CLI::App* app, LaunchOptions& o) {
   app->add_option("--gpus-per-rank", o.gpus_per_rank, "GPUs per rank (0: CPU-only placement)")->type_name("K");
   app->add_option("--mpi", o.mpi, "MPI bridge: auto (default: inject the host's MPI under a launcher when compatible), host (inject or fail), image, off")
       ->type_name("POLICY");
+  app->add_flag("--no-framework-env", o.no_framework_env,
+                "Do not export RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT");
   app->add_flag_callback("-v,--verbose", [&o] { o.verbosity = Verbosity::verbose; }, "Log the plan and each setup step with its duration");
   app->add_flag_callback("--debug", [&o] { o.verbosity = Verbosity::debug; }, "Like --verbose, plus debugging detail");
   app->add_flag_callback("-q,--quiet", [&o] { o.verbosity = Verbosity::quiet; }, "Print only errors");

@@ -34,6 +34,7 @@ struct LaunchOptions {
   std::string cpu_bind = "auto";      // --cpu-bind auto|none|cores|numa|package
   std::string gpu_bind = "auto";      // --gpu-bind auto|closest|none
   int gpus_per_rank = 1;              // --gpus-per-rank K
+  bool no_framework_env = false;  // no RANK, WORLD_SIZE, MASTER_ADDR... defaults (docs/framework-env.md)
 };
 
 // `cexec plan [--topology FILE] [--ranks N] [--json]`: print the placement without launching.

@@ -5,6 +5,7 @@
 #include "cli.hpp"
 #include "container.hpp"
 #include "gpu_check.hpp"
+#include "framework_env.hpp"
 #include "host_facts.hpp"
 #include "instance.hpp"
 #include "instance_additions.hpp"
@@ -265,6 +266,13 @@ int launch(const std::vector<std::string>& args, char** environ) {
     log.info(line);
   }
   env_inputs.rank = std::move(placement.env);
+  if (plan.framework_env) {
+    FrameworkEnv framework = plan_framework_env(context, facts.environ);
+    if (!framework.ops.empty()) {
+      log.info(describe(framework));
+    }
+    env_inputs.rank.insert(env_inputs.rank.end(), framework.ops.begin(), framework.ops.end());
+  }
   EnvList env = value_or_throw(assemble_environment(env_inputs));
   if (plan.verb == Verb::shell && env_lookup(env, "PS1").empty()) {
     env.emplace_back("PS1", "cexec> ");

@@ -173,6 +173,7 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
 
   p.config = f.config;
   p.share = !o.no_share;
+  p.framework_env = !o.no_framework_env;
   p.linger_seconds = f.config.instance_linger;
   if (std::string linger = env_value(f.environ, "CEXEC_LINGER"); !linger.empty()) {
     auto seconds = parse_seconds(linger);

@@ -80,6 +80,7 @@ struct LaunchPlan {
   topology::GpuBind gpu_bind = topology::GpuBind::automatic;
   int gpus_per_rank = 1;
   std::string mpi_policy = "auto";  // MPI bridge: auto (inject under a launcher when compatible), host, image, off
+  bool framework_env = true;    // export RANK, WORLD_SIZE, MASTER_ADDR... as defaults (false: --no-framework-env)
 };
 
 Result<LaunchPlan> resolve(const LaunchOptions& options, const HostFacts& facts);
