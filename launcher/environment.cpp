@@ -113,6 +113,15 @@ std::string_view env_lookup(const EnvList& env, std::string_view name, std::stri
   return fallback;
 }
 
+std::optional<std::string_view> try_environ_value(const std::vector<std::string>& environ, std::string_view name) {
+  for (const auto& e : environ) {
+    if (e.size() > name.size() + 1 && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
+      return std::string_view(e).substr(name.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
+
 Result<EnvList> assemble_environment(const EnvInputs& in) {
   EnvList env;
   EnvList from_prefix;

@@ -13,6 +13,7 @@
 
 #include "error.hpp"
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -79,5 +80,9 @@ Result<EnvList> assemble_environment(const EnvInputs& in);
 std::vector<std::string> to_environ(const EnvList& env);
 
 std::string_view env_lookup(const EnvList& env, std::string_view name, std::string_view fallback = "");
+
+// The value of NAME in a captured environ ("NAME=VALUE" strings), viewing into `environ`; an
+// empty value counts as unset (the first non-empty one wins).
+std::optional<std::string_view> try_environ_value(const std::vector<std::string>& environ, std::string_view name);
 
 }  // namespace cexec
