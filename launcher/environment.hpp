@@ -65,6 +65,10 @@ struct EnvInputs {
   std::string image_path;
 };
 
+// `s` without the blanks around it: spaces and tabs, and trailing CRs (a file written with CRLF line
+// ends). The one rule for line-based text: env files here, cexec.conf, mpi.conf, definition files.
+std::string_view trim_blanks(std::string_view s);
+
 // Parses KEY=VALUE lines ("export " prefix, comments, blank lines, single or double quotes allowed).
 // `origin` names the file in errors ("FILE:LINE: ...").
 Result<EnvList> parse_env_text(std::string_view text, std::string_view origin);

@@ -325,6 +325,13 @@ BOOST_AUTO_TEST_CASE(cli_value_may_contain_equals) {
   BOOST_TEST(lookup(env, "EMPTY").value_or("<unset>") == "");
 }
 
+BOOST_AUTO_TEST_CASE(trim_blanks_strips_spaces_tabs_and_trailing_crs) {
+  BOOST_TEST(trim_blanks(" \t key = value \t\r\r") == "key = value");
+  BOOST_TEST(trim_blanks("\rkey") == "\rkey");  // a CR only ends a line
+  BOOST_TEST(trim_blanks(" \t\r") == "");
+  BOOST_TEST(trim_blanks("") == "");
+}
+
 BOOST_AUTO_TEST_CASE(environ_value_skips_empty_values_and_longer_names) {
   std::vector<std::string> environ = {"SLURM_JOB_ID_X=9", "SLURM_JOB_ID=", "SLURM_JOB_ID=42", "SLURM_JOB_ID=43", "NOEQUALS"};
   BOOST_TEST(try_environ_value(environ, "SLURM_JOB_ID").value_or("<unset>") == "42");
