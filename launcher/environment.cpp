@@ -118,6 +118,23 @@ std::string_view trim_blanks(std::string_view s) {
   return s;
 }
 
+std::vector<std::string> split_nonempty(std::string_view text, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t at = text.find(sep, start);
+    std::string_view part = text.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start);
+    if (!part.empty()) {
+      out.emplace_back(part);
+    }
+    if (at == std::string_view::npos) {
+      break;
+    }
+    start = at + 1;
+  }
+  return out;
+}
+
 std::optional<std::string_view> try_environ_value(const std::vector<std::string>& environ, std::string_view name) {
   for (const auto& e : environ) {
     if (e.size() > name.size() + 1 && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {

@@ -69,6 +69,10 @@ struct EnvInputs {
 // ends). The one rule for line-based text: env files here, cexec.conf, mpi.conf, definition files.
 std::string_view trim_blanks(std::string_view s);
 
+// The parts of `text` between `sep`s, empty ones left out: a PATH-like list ("a::b:" gives a, b; an
+// empty element would mean "." to the loader and the shell) or the lines of a command's output.
+std::vector<std::string> split_nonempty(std::string_view text, char sep);
+
 // Parses KEY=VALUE lines ("export " prefix, comments, blank lines, single or double quotes allowed).
 // `origin` names the file in errors ("FILE:LINE: ...").
 Result<EnvList> parse_env_text(std::string_view text, std::string_view origin);

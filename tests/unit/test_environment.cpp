@@ -332,6 +332,14 @@ BOOST_AUTO_TEST_CASE(trim_blanks_strips_spaces_tabs_and_trailing_crs) {
   BOOST_TEST(trim_blanks("") == "");
 }
 
+BOOST_AUTO_TEST_CASE(split_nonempty_leaves_out_empty_parts) {
+  BOOST_TEST((split_nonempty("a::b:", ':') == std::vector<std::string>{"a", "b"}));
+  BOOST_TEST((split_nonempty(":/usr/lib", ':') == std::vector<std::string>{"/usr/lib"}));
+  BOOST_TEST((split_nonempty("one\ntwo\n", '\n') == std::vector<std::string>{"one", "two"}));
+  BOOST_TEST(split_nonempty("", ':').empty());
+  BOOST_TEST(split_nonempty(":::", ':').empty());
+}
+
 BOOST_AUTO_TEST_CASE(environ_value_skips_empty_values_and_longer_names) {
   std::vector<std::string> environ = {"SLURM_JOB_ID_X=9", "SLURM_JOB_ID=", "SLURM_JOB_ID=42", "SLURM_JOB_ID=43", "NOEQUALS"};
   BOOST_TEST(try_environ_value(environ, "SLURM_JOB_ID").value_or("<unset>") == "42");
