@@ -1,7 +1,7 @@
 #include "gpu_discovery.hpp"
 
 #include "config.hpp"
-#include "ld_so_cache.hpp"
+#include "ld_cache.hpp"
 #include "sys/syscalls.hpp"
 
 #include <algorithm>
@@ -172,9 +172,12 @@ struct LibraryIndex {
 LibraryIndex index_libraries(const HostRoot& host) {
   LibraryIndex index;
   if (auto cache = sys::try_read_file(under(host.root(), "/etc/ld.so.cache"), 64 << 20)) {
-    for (const auto& e : parse_ld_so_cache(*cache)) {
-      if (is_native_entry(e.flags)) {
-        index.by_soname.emplace(e.name, e.path);  // the first entry wins, as in the loader
+    // A cache that does not parse counts as none: the directories below still find the libraries.
+    if (auto entries = parse_ld_cache(*cache, "/etc/ld.so.cache")) {
+      for (const auto& e : entries.value()) {
+        if (is_native_entry(e)) {
+          index.by_soname.emplace(e.soname, e.path);  // the first entry wins, as in the loader
+        }
       }
     }
     if (!index.by_soname.empty()) {

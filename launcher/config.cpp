@@ -1,23 +1,11 @@
 #include "config.hpp"
 
+#include "environment.hpp"
+
 #include <charconv>
 #include <sys/stat.h>
 
 namespace cexec {
-
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-}  // namespace
 
 std::optional<double> parse_seconds(std::string_view text) {
   double v = 0;
@@ -34,7 +22,7 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
   size_t line_no = 0;
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string_view line = trim(text.substr(0, nl));
+    std::string_view line = trim_blanks(text.substr(0, nl));
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     ++line_no;
     if (line.empty() || line.front() == '#') {
@@ -47,8 +35,8 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
     if (eq == std::string_view::npos) {
       return bad("expected `key = value`, got `" + std::string(line) + "`");
     }
-    std::string_view key = trim(line.substr(0, eq));
-    std::string_view value = trim(line.substr(eq + 1));
+    std::string_view key = trim_blanks(line.substr(0, eq));
+    std::string_view value = trim_blanks(line.substr(eq + 1));
     auto parse_bool = [&](bool& out) -> std::string {
       if (value == "yes" || value == "true") {
         out = true;

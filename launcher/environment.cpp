@@ -49,12 +49,7 @@ Result<EnvList> parse_env_text(std::string_view text, std::string_view origin) {
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     ++line_no;
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
-      line.remove_prefix(1);
-    }
-    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) {
-      line.remove_suffix(1);
-    }
+    line = trim_blanks(line);
     if (line.empty() || line.front() == '#') {
       continue;
     }
@@ -111,6 +106,42 @@ std::string_view env_lookup(const EnvList& env, std::string_view name, std::stri
     }
   }
   return fallback;
+}
+
+std::string_view trim_blanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+std::vector<std::string> split_nonempty(std::string_view text, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t at = text.find(sep, start);
+    std::string_view part = text.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start);
+    if (!part.empty()) {
+      out.emplace_back(part);
+    }
+    if (at == std::string_view::npos) {
+      break;
+    }
+    start = at + 1;
+  }
+  return out;
+}
+
+std::optional<std::string_view> try_environ_value(const std::vector<std::string>& environ, std::string_view name) {
+  for (const auto& e : environ) {
+    if (e.size() > name.size() + 1 && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
+      return std::string_view(e).substr(name.size() + 1);
+    }
+  }
+  return std::nullopt;
 }
 
 Result<EnvList> assemble_environment(const EnvInputs& in) {

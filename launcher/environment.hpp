@@ -13,6 +13,7 @@
 
 #include "error.hpp"
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -64,6 +65,14 @@ struct EnvInputs {
   std::string image_path;
 };
 
+// `s` without the blanks around it: spaces and tabs, and trailing CRs (a file written with CRLF line
+// ends). The one rule for line-based text: env files here, cexec.conf, mpi.conf, definition files.
+std::string_view trim_blanks(std::string_view s);
+
+// The parts of `text` between `sep`s, empty ones left out: a PATH-like list ("a::b:" gives a, b; an
+// empty element would mean "." to the loader and the shell) or the lines of a command's output.
+std::vector<std::string> split_nonempty(std::string_view text, char sep);
+
 // Parses KEY=VALUE lines ("export " prefix, comments, blank lines, single or double quotes allowed).
 // `origin` names the file in errors ("FILE:LINE: ...").
 Result<EnvList> parse_env_text(std::string_view text, std::string_view origin);
@@ -79,5 +88,9 @@ Result<EnvList> assemble_environment(const EnvInputs& in);
 std::vector<std::string> to_environ(const EnvList& env);
 
 std::string_view env_lookup(const EnvList& env, std::string_view name, std::string_view fallback = "");
+
+// The value of NAME in a captured environ ("NAME=VALUE" strings), viewing into `environ`; an
+// empty value counts as unset (the first non-empty one wins).
+std::optional<std::string_view> try_environ_value(const std::vector<std::string>& environ, std::string_view name);
 
 }  // namespace cexec

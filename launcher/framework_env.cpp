@@ -1,20 +1,13 @@
 #include "framework_env.hpp"
 
+#include "environment.hpp"
+
 #include <charconv>
 #include <cstdint>
 
 namespace cexec {
 
 namespace {
-
-std::optional<std::string_view> lookup(const std::vector<std::string>& environ, std::string_view name) {
-  for (const auto& e : environ) {
-    if (e.size() > name.size() + 1 && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
-      return std::string_view(e).substr(name.size() + 1);
-    }
-  }
-  return std::nullopt;
-}
 
 // One "lo-hi" or "n" inside brackets; numbers print with at least `width` digits (the lower bound's length).
 struct NumberRange {
@@ -307,7 +300,7 @@ FrameworkEnv plan_framework_env(const LaunchContext& context, const std::vector<
     out.addr_source = "single node";
   }
   if (!addr && context.launcher == "openmpi") {
-    if (auto uri = lookup(environ, "OMPI_MCA_orte_hnp_uri")) {
+    if (auto uri = try_environ_value(environ, "OMPI_MCA_orte_hnp_uri")) {
       if ((addr = host_of_ompi_uri(*uri))) {
         out.addr_source = "OMPI_MCA_orte_hnp_uri";
       }
@@ -315,7 +308,7 @@ FrameworkEnv plan_framework_env(const LaunchContext& context, const std::vector<
   }
   if (!addr) {
     for (std::string_view name : {"SLURM_STEP_NODELIST", "SLURM_JOB_NODELIST"}) {
-      auto list = lookup(environ, name);
+      auto list = try_environ_value(environ, name);
       if (!list) {
         continue;
       }

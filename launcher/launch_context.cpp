@@ -1,20 +1,12 @@
 #include "launch_context.hpp"
 
+#include "environment.hpp"
+
 #include <charconv>
 
 namespace cexec {
 
 namespace {
-
-// A variable's value; an empty value counts as unset.
-std::optional<std::string_view> lookup(const std::vector<std::string>& environ, std::string_view name) {
-  for (const auto& e : environ) {
-    if (e.size() > name.size() + 1 && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
-      return std::string_view(e).substr(name.size() + 1);
-    }
-  }
-  return std::nullopt;
-}
 
 std::optional<int> to_int(std::optional<std::string_view> text) {
   if (!text || text->empty()) {
@@ -31,7 +23,7 @@ std::optional<int> to_int(std::optional<std::string_view> text) {
 // The first variable of `names` that holds a number.
 std::optional<int> first_int(const std::vector<std::string>& environ, std::initializer_list<std::string_view> names) {
   for (auto n : names) {
-    if (auto v = to_int(lookup(environ, n))) {
+    if (auto v = to_int(try_environ_value(environ, n))) {
       return v;
     }
   }
@@ -39,10 +31,10 @@ std::optional<int> first_int(const std::vector<std::string>& environ, std::initi
 }
 
 std::optional<int> slurm_local_size(const std::vector<std::string>& environ) {
-  auto node = to_int(lookup(environ, "SLURM_NODEID"));
-  auto counts_text = lookup(environ, "SLURM_STEP_TASKS_PER_NODE");
+  auto node = to_int(try_environ_value(environ, "SLURM_NODEID"));
+  auto counts_text = try_environ_value(environ, "SLURM_STEP_TASKS_PER_NODE");
   if (!counts_text) {
-    counts_text = lookup(environ, "SLURM_TASKS_PER_NODE");
+    counts_text = try_environ_value(environ, "SLURM_TASKS_PER_NODE");
   }
   if (!counts_text) {
     return std::nullopt;
@@ -114,20 +106,20 @@ bool is_launcher_variable(std::string_view name) {
 LaunchContext read_launch_context(const std::vector<std::string>& env, pid_t parent_pid,
                                   std::string_view explicit_instance) {
   LaunchContext c;
-  auto slurm_job = lookup(env, "SLURM_JOB_ID");
+  auto slurm_job = try_environ_value(env, "SLURM_JOB_ID");
   if (!explicit_instance.empty()) {
     c.job_id = "instance:" + std::string(explicit_instance);
     c.job_source = "--instance";
-  } else if (slurm_job && lookup(env, "SLURM_STEP_ID")) {
-    c.job_id = "slurm:" + std::string(*slurm_job) + "." + std::string(*lookup(env, "SLURM_STEP_ID"));
+  } else if (slurm_job && try_environ_value(env, "SLURM_STEP_ID")) {
+    c.job_id = "slurm:" + std::string(*slurm_job) + "." + std::string(*try_environ_value(env, "SLURM_STEP_ID"));
     c.job_source = "SLURM_JOB_ID+SLURM_STEP_ID";
-  } else if (auto ns = lookup(env, "PMIX_NAMESPACE")) {
+  } else if (auto ns = try_environ_value(env, "PMIX_NAMESPACE")) {
     c.job_id = "pmix:" + std::string(*ns);
     c.job_source = "PMIX_NAMESPACE";
-  } else if (auto jobid = lookup(env, "OMPI_MCA_ess_base_jobid")) {
-    c.job_id = "ompi:" + std::string(*jobid) + ":" + std::string(lookup(env, "OMPI_MCA_orte_hnp_uri").value_or(""));
+  } else if (auto jobid = try_environ_value(env, "OMPI_MCA_ess_base_jobid")) {
+    c.job_id = "ompi:" + std::string(*jobid) + ":" + std::string(try_environ_value(env, "OMPI_MCA_orte_hnp_uri").value_or(""));
     c.job_source = "OMPI_MCA_ess_base_jobid+OMPI_MCA_orte_hnp_uri";
-  } else if (auto port = lookup(env, "PMI_PORT")) {
+  } else if (auto port = try_environ_value(env, "PMI_PORT")) {
     c.job_id = "pmi:" + std::string(*port);
     c.job_source = "PMI_PORT";
   } else {
@@ -137,15 +129,15 @@ LaunchContext read_launch_context(const std::vector<std::string>& env, pid_t par
 
   // The innermost launcher wins: an MPI launcher's variables over SLURM's (Hydra's ranks started
   // inside an allocation inherit SLURM_* of the allocation or of the step that runs the proxies).
-  if (lookup(env, "OMPI_COMM_WORLD_RANK")) {
+  if (try_environ_value(env, "OMPI_COMM_WORLD_RANK")) {
     c.launcher = "openmpi";
-  } else if (lookup(env, "MPI_LOCALRANKID")) {
+  } else if (try_environ_value(env, "MPI_LOCALRANKID")) {
     c.launcher = "hydra";
   } else if (slurm_job) {
     c.launcher = "slurm";
-  } else if (lookup(env, "PMIX_RANK")) {
+  } else if (try_environ_value(env, "PMIX_RANK")) {
     c.launcher = "pmix";
-  } else if (lookup(env, "PMI_RANK")) {
+  } else if (try_environ_value(env, "PMI_RANK")) {
     c.launcher = "pmi";
   } else {
     c.launcher = "none";
@@ -158,7 +150,7 @@ LaunchContext read_launch_context(const std::vector<std::string>& env, pid_t par
   if (!c.local_size) {
     c.local_size = slurm_local_size(env);
   }
-  c.node_id = to_int(lookup(env, "SLURM_NODEID"));
+  c.node_id = to_int(try_environ_value(env, "SLURM_NODEID"));
   return c;
 }
 

@@ -38,23 +38,6 @@ std::string env_get(const std::vector<std::string>& environ, std::string_view na
   return "";
 }
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t at = s.find(sep, start);
-    std::string part = s.substr(start, at == std::string::npos ? std::string::npos : at - start);
-    if (!part.empty()) {
-      out.push_back(part);
-    }
-    if (at == std::string::npos) {
-      break;
-    }
-    start = at + 1;
-  }
-  return out;
-}
-
 std::string real_path(const std::string& path) {
   char buf[PATH_MAX];
   return ::realpath(path.c_str(), buf) ? std::string(buf) : "";
@@ -89,7 +72,7 @@ std::string capture(const std::string& program, const std::vector<std::string>& 
 
 std::string find_in_path(const std::string& name, const std::vector<std::string>& environ) {
   std::string path = env_get(environ, "PATH");
-  for (const auto& dir : split(path.empty() ? "/usr/local/bin:/usr/bin:/bin" : path, ':')) {
+  for (const auto& dir : split_nonempty(path.empty() ? "/usr/local/bin:/usr/bin:/bin" : path, ':')) {
     std::string candidate = dir + "/" + name;
     if (::access(candidate.c_str(), X_OK) == 0) {
       return candidate;
@@ -101,7 +84,7 @@ std::string find_in_path(const std::string& name, const std::vector<std::string>
 // The ELF closure on the host, resolved the way ld.so would for each needing object.
 class HostClosure {
  public:
-  HostClosure(const std::vector<std::string>& environ) : _ld_library_path(split(env_get(environ, "LD_LIBRARY_PATH"), ':')) {
+  HostClosure(const std::vector<std::string>& environ) : _ld_library_path(split_nonempty(env_get(environ, "LD_LIBRARY_PATH"), ':')) {
     if (auto bytes = sys::try_read_file("/etc/ld.so.cache", 64 << 20)) {
       if (auto entries = parse_ld_cache(*bytes, "/etc/ld.so.cache")) {
         for (const auto& e : entries.value()) {
@@ -366,7 +349,7 @@ std::optional<HostMpi> discover_host_mpi(const std::vector<std::string>& environ
     // One short version query (`ompi_info -V`: "Open MPI v4.1.4"; `mpichversion`: "MPICH Version: 4.0.2").
     std::string implementation;
     std::string out = capture(tool, ompi ? std::vector<std::string>{"-V"} : std::vector<std::string>{}, environ);
-    for (const auto& line : split(out, '\n')) {
+    for (const auto& line : split_nonempty(out, '\n')) {
       if (ompi && line.starts_with("Open MPI v")) {
         implementation = line;
         break;

@@ -1,29 +1,13 @@
 #include "elf_file.hpp"
 
+#include "../launcher/environment.hpp"
+
 #include <gelf.h>
 #include <libelf.h>
 
 namespace cexec::mpi_bridge {
 
 namespace {
-
-std::vector<std::string> split_path_list(const char* text) {
-  std::vector<std::string> out;
-  std::string s = text ? text : "";
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t colon = s.find(':', start);
-    std::string part = s.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-    if (!part.empty()) {
-      out.push_back(part);
-    }
-    if (colon == std::string::npos) {
-      break;
-    }
-    start = colon + 1;
-  }
-  return out;
-}
 
 struct ElfHandle {
   Elf* elf = nullptr;
@@ -82,10 +66,10 @@ Result<ElfFacts> read_elf(int fd, const std::string& origin) {
             f.soname = str(dyn.d_un.d_val);
             break;
           case DT_RPATH:
-            f.rpath = split_path_list(str(dyn.d_un.d_val).c_str());
+            f.rpath = split_nonempty(str(dyn.d_un.d_val), ':');
             break;
           case DT_RUNPATH:
-            f.runpath = split_path_list(str(dyn.d_un.d_val).c_str());
+            f.runpath = split_nonempty(str(dyn.d_un.d_val), ':');
             break;
           default:
             break;

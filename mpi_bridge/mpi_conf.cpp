@@ -7,16 +7,6 @@ namespace cexec::mpi_bridge {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 bool is_clean_absolute(std::string_view p) {
   return p.starts_with('/') && p.find("/../") == std::string_view::npos && !p.ends_with("/..") &&
          p.find('\0') == std::string_view::npos;
@@ -39,7 +29,7 @@ Result<MpiConf> parse_mpi_conf(std::string_view text, std::string_view origin) {
     if (auto hash = line.find('#'); hash != std::string_view::npos) {
       line = line.substr(0, hash);
     }
-    line = trim(line);
+    line = trim_blanks(line);
     if (line.empty()) {
       continue;
     }
@@ -47,8 +37,8 @@ Result<MpiConf> parse_mpi_conf(std::string_view text, std::string_view origin) {
     if (eq == std::string_view::npos) {
       return bad("expected `key = value`");
     }
-    std::string key(trim(line.substr(0, eq)));
-    std::string value(trim(line.substr(eq + 1)));
+    std::string key(trim_blanks(line.substr(0, eq)));
+    std::string value(trim_blanks(line.substr(eq + 1)));
     if (value.empty()) {
       return bad("`" + key + "` has no value");
     }

@@ -9,16 +9,6 @@ namespace cexec::build {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -71,7 +61,7 @@ bool is_known_section(std::string_view name) {
 
 // A section starts at a line whose first non-blank character is `%` followed by a letter.
 std::optional<std::string_view> try_section_header(std::string_view line) {
-  std::string_view t = trim(line);
+  std::string_view t = trim_blanks(line);
   if (t.size() >= 2 && t[0] == '%' && std::isalpha(static_cast<unsigned char>(t[1]))) {
     return t.substr(1);
   }
@@ -83,10 +73,10 @@ Result<bool> apply_header_line(Definition& def, std::string_view line, const std
   if (colon == std::string_view::npos) {
     return Failure{ErrorKind::usage, where + ": expected `Keyword: value` in the header, got `" + std::string(line) + "`"};
   }
-  std::string key = lower(trim(line.substr(0, colon)));
-  std::string value(trim(line.substr(colon + 1)));
+  std::string key = lower(trim_blanks(line.substr(0, colon)));
+  std::string value(trim_blanks(line.substr(colon + 1)));
   if (value.empty()) {
-    return Failure{ErrorKind::usage, where + ": `" + std::string(trim(line.substr(0, colon))) + ":` needs a value"};
+    return Failure{ErrorKind::usage, where + ": `" + std::string(trim_blanks(line.substr(0, colon))) + ":` needs a value"};
   }
   if (key == "bootstrap") {
     if (seen_bootstrap) {
@@ -123,7 +113,7 @@ Result<bool> apply_header_line(Definition& def, std::string_view line, const std
     }
     def.include.insert(def.include.end(), words.value().begin(), words.value().end());
   } else {
-    return Failure{ErrorKind::usage, where + ": unknown header keyword `" + std::string(trim(line.substr(0, colon))) +
+    return Failure{ErrorKind::usage, where + ": unknown header keyword `" + std::string(trim_blanks(line.substr(0, colon))) +
                                          "` (known: Bootstrap, From, OSVersion, MirrorURL, Include)"};
   }
   return true;
@@ -180,7 +170,7 @@ Result<bool> for_each_content_line(const Section& s, F&& f) {
   int line_no = s.body_line;
   while (!body.empty()) {
     size_t nl = body.find('\n');
-    std::string_view line = trim(body.substr(0, nl));
+    std::string_view line = trim_blanks(body.substr(0, nl));
     body = nl == std::string_view::npos ? std::string_view{} : body.substr(nl + 1);
     if (!line.empty() && line.front() != '#') {
       if (auto r = f(line, line_no); !r) {
@@ -244,7 +234,7 @@ Result<bool> apply_section(Definition& def, const Section& s, const std::string&
     return for_each_content_line(s, [&](std::string_view line, int line_no) -> Result<bool> {
       size_t sep = line.find_first_of(" \t");
       std::string name(line.substr(0, sep));
-      std::string value(sep == std::string_view::npos ? std::string_view{} : trim(line.substr(sep)));
+      std::string value(sep == std::string_view::npos ? std::string_view{} : trim_blanks(line.substr(sep)));
       if (!is_valid_label_name(name) || value.empty()) {
         return Failure{ErrorKind::usage, at(line_no) + ": %labels lines are `NAME VALUE`, got `" + std::string(line) + "`"};
       }
@@ -347,14 +337,14 @@ Result<Definition> parse_definition(std::string_view text, std::string_view orig
       sections.back().body += full;
       continue;
     }
-    std::string_view line = trim(raw);
+    std::string_view line = trim_blanks(raw);
     if (line.empty() || line.front() == '#') {
       continue;
     }
     if (auto r = apply_header_line(def, line, where, seen_bootstrap); !r) {
       return r.failure();
     }
-    std::string key = lower(trim(line.substr(0, line.find(':'))));
+    std::string key = lower(trim_blanks(line.substr(0, line.find(':'))));
     if (key == "bootstrap") {
       seen_bootstrap = true;
       bootstrap_line = line_no;

@@ -325,6 +325,31 @@ BOOST_AUTO_TEST_CASE(cli_value_may_contain_equals) {
   BOOST_TEST(lookup(env, "EMPTY").value_or("<unset>") == "");
 }
 
+BOOST_AUTO_TEST_CASE(trim_blanks_strips_spaces_tabs_and_trailing_crs) {
+  BOOST_TEST(trim_blanks(" \t key = value \t\r\r") == "key = value");
+  BOOST_TEST(trim_blanks("\rkey") == "\rkey");  // a CR only ends a line
+  BOOST_TEST(trim_blanks(" \t\r") == "");
+  BOOST_TEST(trim_blanks("") == "");
+}
+
+BOOST_AUTO_TEST_CASE(split_nonempty_leaves_out_empty_parts) {
+  BOOST_TEST((split_nonempty("a::b:", ':') == std::vector<std::string>{"a", "b"}));
+  BOOST_TEST((split_nonempty(":/usr/lib", ':') == std::vector<std::string>{"/usr/lib"}));
+  BOOST_TEST((split_nonempty("one\ntwo\n", '\n') == std::vector<std::string>{"one", "two"}));
+  BOOST_TEST(split_nonempty("", ':').empty());
+  BOOST_TEST(split_nonempty(":::", ':').empty());
+}
+
+BOOST_AUTO_TEST_CASE(environ_value_skips_empty_values_and_longer_names) {
+  std::vector<std::string> environ = {"SLURM_JOB_ID_X=9", "SLURM_JOB_ID=", "SLURM_JOB_ID=42", "SLURM_JOB_ID=43", "NOEQUALS"};
+  BOOST_TEST(try_environ_value(environ, "SLURM_JOB_ID").value_or("<unset>") == "42");
+  BOOST_TEST(!try_environ_value(environ, "SLURM_JOB"));
+  BOOST_TEST(!try_environ_value(environ, "NOEQUALS"));
+  std::vector<std::string> other = {"EMPTY=", "OPTS=a=b"};
+  BOOST_TEST(!try_environ_value(other, "EMPTY"));
+  BOOST_TEST(try_environ_value(other, "OPTS").value_or("<unset>") == "a=b");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

@@ -1,17 +1,13 @@
 // The GPU module's pure part: file lists and admin extensions, versions and the compatibility
-// rule, the ld.so.cache reader, and the injection plan built from facts.
+// rule, and the injection plan built from facts. (The shared ld.so.cache reader: test_ld_cache.cpp.)
 #include "gpu_lists.hpp"
 #include "gpu_plan.hpp"
 #include "gpu_version.hpp"
-#include "ld_so_cache.hpp"
 #include "plan.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 using namespace cexec;
 using namespace cexec::gpu;
@@ -19,38 +15,6 @@ using namespace cexec::gpu;
 namespace {
 
 bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
-
-// A new-format ld.so.cache with the given (flags, name, path) entries, laid out as ldconfig does.
-std::string make_cache(const std::vector<std::tuple<int32_t, std::string, std::string>>& entries) {
-  std::string strings;
-  std::vector<std::pair<uint32_t, uint32_t>> offsets;
-  size_t header = 48 + entries.size() * 24;
-  for (const auto& [flags, name, path] : entries) {
-    uint32_t n = static_cast<uint32_t>(header + strings.size());
-    strings += name + '\0';
-    uint32_t p = static_cast<uint32_t>(header + strings.size());
-    strings += path + '\0';
-    offsets.emplace_back(n, p);
-  }
-  std::string out = "glibc-ld.so.cache1.1";
-  auto put32 = [&](uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); };
-  put32(static_cast<uint32_t>(entries.size()));
-  put32(static_cast<uint32_t>(strings.size()));
-  put32(0);
-  put32(0);
-  put32(0);
-  put32(0);
-  put32(0);
-  for (size_t i = 0; i < entries.size(); ++i) {
-    put32(static_cast<uint32_t>(std::get<0>(entries[i])));
-    put32(offsets[i].first);
-    put32(offsets[i].second);
-    put32(0);
-    put32(0);
-    put32(0);
-  }
-  return out + strings;
-}
 
 VendorFacts fake_nvidia() {
   VendorFacts f;
@@ -175,45 +139,6 @@ BOOST_AUTO_TEST_CASE(compatibility_compares_major_minor) {
   BOOST_CHECK(minor.find("minor-version compatibility") != std::string::npos);
   auto major = cuda_compatibility_problem(*parse_version("12.0"), *parse_version("11.8"));
   BOOST_CHECK(major.find("driver version is insufficient") != std::string::npos);
-}
-
-BOOST_AUTO_TEST_SUITE_END()
-
-BOOST_AUTO_TEST_SUITE(gpu_ld_so_cache)
-
-BOOST_AUTO_TEST_CASE(reads_entries_and_native_flags) {
-  std::string bytes = make_cache({{0x0303, "libcuda.so.1", "/usr/lib64/libcuda.so.1"},
-                                  {0x0003, "libcuda.so.1", "/usr/lib32/libcuda.so.1"},
-                                  {0x0303, "libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6"}});
-  auto entries = parse_ld_so_cache(bytes);
-  BOOST_REQUIRE_EQUAL(entries.size(), 3u);
-  BOOST_CHECK_EQUAL(entries[0].name, "libcuda.so.1");
-  BOOST_CHECK_EQUAL(entries[0].path, "/usr/lib64/libcuda.so.1");
-#if defined(__x86_64__)
-  BOOST_CHECK(is_native_entry(entries[0].flags));
-  BOOST_CHECK(!is_native_entry(entries[1].flags));
-#endif
-  // An old-format prefix before the new table is skipped.
-  BOOST_CHECK_EQUAL(parse_ld_so_cache("ld.so-1.7.0\0\0\0\0" + bytes).size(), 3u);
-}
-
-BOOST_AUTO_TEST_CASE(truncated_or_foreign_bytes_give_nothing) {
-  std::string bytes = make_cache({{0x0303, "libcuda.so.1", "/usr/lib64/libcuda.so.1"}});
-  BOOST_CHECK(parse_ld_so_cache(bytes.substr(0, 60)).empty());
-  BOOST_CHECK(parse_ld_so_cache("not a cache").empty());
-  BOOST_CHECK(parse_ld_so_cache("").empty());
-}
-
-BOOST_AUTO_TEST_CASE(reads_this_hosts_cache) {
-  std::ifstream in("/etc/ld.so.cache", std::ios::binary);
-  if (!in) {
-    return;  // a host without a cache: the synthetic cases above still ran
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto entries = parse_ld_so_cache(ss.str());
-  BOOST_CHECK(std::any_of(entries.begin(), entries.end(),
-                          [](const LdCacheEntry& e) { return e.name == "libc.so.6" && is_native_entry(e.flags); }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

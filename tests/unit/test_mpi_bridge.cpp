@@ -1,13 +1,10 @@
 // The MPI bridge's pure part: versions and sonames, the ABI verdict table, symbol-version needs,
-// ld.so.cache parsing (both layouts, hostile bytes), mpi.conf, and the injection plan.
+// mpi.conf, and the injection plan. (The shared ld.so.cache reader: test_ld_cache.cpp.)
 #include "abi.hpp"
 #include "bridge_plan.hpp"
-#include "ld_cache.hpp"
 #include "mpi_conf.hpp"
 
 #include <boost/test/unit_test.hpp>
-
-#include <cstring>
 
 using namespace cexec;
 using namespace cexec::mpi_bridge;
@@ -25,34 +22,6 @@ MpiLibrary lib(std::string soname, std::string file_version, std::string impl = 
     m.implementation_version = parse_version(impl_version).value();
   }
   return m;
-}
-
-void put32(std::string& b, size_t at, uint32_t v) {
-  if (b.size() < at + 4) {
-    b.resize(at + 4);
-  }
-  std::memcpy(b.data() + at, &v, 4);
-}
-
-// A new-format cache ("glibc-ld.so.cache1.1") with `entries` {soname, path}, strings after the table.
-std::string new_cache(const std::vector<std::pair<std::string, std::string>>& entries, size_t start = 0, std::string prefix = "") {
-  std::string b = prefix;
-  b.resize(start + 48, '\0');
-  std::memcpy(b.data() + start, "glibc-ld.so.cache1.1", 20);
-  put32(b, start + 20, static_cast<uint32_t>(entries.size()));
-  size_t strings = 48 + entries.size() * 24;
-  std::string table;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    size_t at = start + 48 + i * 24;
-    b.resize(at + 24, '\0');
-    put32(b, at, 0x0303);
-    put32(b, at + 4, static_cast<uint32_t>(strings + table.size()));
-    table += entries[i].first + '\0';
-    put32(b, at + 8, static_cast<uint32_t>(strings + table.size()));
-    table += entries[i].second + '\0';
-  }
-  put32(b, start + 24, static_cast<uint32_t>(table.size()));
-  return b + table;
 }
 
 }  // namespace
@@ -131,80 +100,6 @@ BOOST_AUTO_TEST_CASE(symbol_version_needs) {
   BOOST_CHECK_EQUAL(highest_version({"GLIBC_2.2.5", "GLIBC_2.17", "GLIBC_2.9", "GLIBC_PRIVATE"}, "GLIBC"), "2.17");
   BOOST_CHECK_EQUAL(highest_version({"GLIBCXX_3.4.9", "GLIBCXX_3.4.30", "CXXABI_1.3"}, "GLIBCXX"), "3.4.30");
   BOOST_CHECK_EQUAL(highest_version({}, "GLIBC"), "");
-}
-
-BOOST_AUTO_TEST_SUITE_END()
-
-BOOST_AUTO_TEST_SUITE(mpi_bridge_ld_cache)
-
-BOOST_AUTO_TEST_CASE(new_format) {
-  auto r = parse_ld_cache(new_cache({{"libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6"}, {"libmpi.so.40", "/usr/lib/libmpi.so.40"}}), "c");
-  BOOST_REQUIRE(r);
-  BOOST_REQUIRE_EQUAL(r.value().size(), 2u);
-  BOOST_CHECK_EQUAL(r.value()[1].soname, "libmpi.so.40");
-  BOOST_CHECK_EQUAL(r.value()[1].path, "/usr/lib/libmpi.so.40");
-  BOOST_CHECK(is_native_entry(r.value()[0]));
-}
-
-BOOST_AUTO_TEST_CASE(old_format_and_compat_layout) {
-  // Old layout: "ld.so-1.7.0", nlibs, 12-byte entries, strings counted from the end of the entries.
-  std::string b(16, '\0');
-  std::memcpy(b.data(), "ld.so-1.7.0", 11);
-  put32(b, 12, 1);
-  b.resize(28, '\0');
-  put32(b, 16, 0x0303);
-  put32(b, 20, 0);
-  put32(b, 24, 10);
-  b += std::string("libm.so.6\0/lib/libm.so.6\0", 25);
-  auto old = parse_ld_cache(b, "old");
-  BOOST_REQUIRE(old);
-  BOOST_REQUIRE_EQUAL(old.value().size(), 1u);
-  BOOST_CHECK_EQUAL(old.value()[0].soname, "libm.so.6");
-  BOOST_CHECK_EQUAL(old.value()[0].path, "/lib/libm.so.6");
-  // Compat: the new table right after the old entries (8-aligned) is the one that counts.
-  std::string compat(16, '\0');
-  std::memcpy(compat.data(), "ld.so-1.7.0", 11);
-  put32(compat, 12, 0);
-  auto both = parse_ld_cache(new_cache({{"libz.so.1", "/usr/lib/libz.so.1"}}, 16, compat), "compat");
-  BOOST_REQUIRE(both);
-  BOOST_REQUIRE_EQUAL(both.value().size(), 1u);
-  BOOST_CHECK_EQUAL(both.value()[0].path, "/usr/lib/libz.so.1");
-}
-
-BOOST_AUTO_TEST_CASE(hostile_bytes_are_failures) {
-  BOOST_CHECK(!parse_ld_cache("", "c"));
-  BOOST_CHECK(!parse_ld_cache("not a cache at all, no", "c"));
-  std::string huge = new_cache({});
-  put32(huge, 20, 0x7fffffff);
-  auto r = parse_ld_cache(huge, "image:/etc/ld.so.cache");
-  BOOST_REQUIRE(!r);
-  BOOST_CHECK(r.failure().message.starts_with("image:/etc/ld.so.cache: entry count"));
-  std::string outside = new_cache({{"a", "b"}});
-  put32(outside, 48 + 4, 100000);
-  BOOST_CHECK(!parse_ld_cache(outside, "c"));
-  std::string unterminated = new_cache({{"a", "b"}});
-  unterminated.pop_back();
-  BOOST_CHECK(!parse_ld_cache(unterminated, "c"));
-  // Every truncation of a valid cache parses or fails cleanly.
-  std::string good = new_cache({{"libc.so.6", "/lib/libc.so.6"}, {"libm.so.6", "/lib/libm.so.6"}});
-  for (size_t n = 0; n < good.size(); ++n) {
-    (void)parse_ld_cache(std::string_view(good).substr(0, n), "c");
-  }
-  // And so does every mutation of it (a deterministic poor man's fuzzer; run under ASan in CI).
-  uint32_t seed = 12345;
-  auto next = [&] { return seed = seed * 1103515245u + 12345u; };
-  for (int round = 0; round < 20000; ++round) {
-    std::string bytes = good;
-    for (int k = 0; k < 1 + round % 4; ++k) {
-      bytes[next() % bytes.size()] = static_cast<char>(next() >> 16);
-    }
-    auto r = parse_ld_cache(bytes, "c");
-    if (r) {
-      for (const auto& e : r.value()) {
-        BOOST_CHECK(e.soname.size() < bytes.size());
-      }
-    }
-  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

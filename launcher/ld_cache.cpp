@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-namespace cexec::mpi_bridge {
+namespace cexec {
 
 namespace {
 
@@ -13,6 +13,13 @@ constexpr size_t old_entry = 12;                                // int32 flags, 
 constexpr std::string_view new_magic = "glibc-ld.so.cache1.1";  // magic[17] + version[3]
 constexpr size_t new_header = 48;                               // ... nlibs at 20, len_strings at 24
 constexpr size_t new_entry = 24;                                // + uint32 osversion, uint64 hwcap
+
+// Entry flags, from glibc's sysdeps/generic/ldconfig.h.
+constexpr int32_t flag_type_mask = 0x00ff;
+constexpr int32_t flag_elf_libc6 = 0x0003;
+constexpr int32_t flag_arch_mask = 0xff00;
+constexpr int32_t flag_x8664_lib64 = 0x0300;
+constexpr int32_t flag_aarch64_lib64 = 0x0a00;
 
 uint32_t u32(std::string_view b, size_t at) {
   uint32_t v;
@@ -93,11 +100,17 @@ Result<std::vector<LdCacheEntry>> parse_ld_cache(std::string_view b, std::string
 }
 
 bool is_native_entry(const LdCacheEntry& e) {
+  // glibc's _dl_cache_check_flags: the loader skips entries of another type or arch.
+  if ((e.flags & flag_type_mask) != flag_elf_libc6) {
+    return false;
+  }
 #if defined(__x86_64__)
-  return (e.flags & ld_cache_arch_mask) == ld_cache_x86_64;
+  return (e.flags & flag_arch_mask) == flag_x8664_lib64;
+#elif defined(__aarch64__)
+  return (e.flags & flag_arch_mask) == flag_aarch64_lib64;
 #else
-  return (e.flags & ld_cache_arch_mask) == 0;
+  return (e.flags & flag_arch_mask) == 0;
 #endif
 }
 
-}  // namespace cexec::mpi_bridge
+}  // namespace cexec
