@@ -32,29 +32,21 @@ BOOST_FIXTURE_TEST_CASE(the_build_under_test_has_the_test_hooks, GpuCase) {
 
 BOOST_FIXTURE_TEST_CASE(driver_files_are_injected_at_their_places, GpuCase) {
   std::string lib = "/.cexec/host/gpu/lib/";
+  const std::vector<std::string> injected{
+      lib + "libcuda.so.1", lib + "libcuda.so", lib + "libnvidia-ml.so.1", lib + "libnvidia-ml.so",
+      lib + "libnvidia-ptxjitcompiler.so.1", lib + "libnvidia-nvvm.so.1", lib + "libnvidia-sitelocal.so.1",
+      "/.cexec/host/gpu/bin/nvidia-smi", "/.cexec/host/gpu/bin/nvidia-debugdump", "/etc/vulkan/icd.d/nvidia_icd.json",
+      "/usr/share/glvnd/egl_vendor.d/10_nvidia.json", "/etc/OpenCL/vendors/nvidia.icd",
+      "/run/nvidia-persistenced/socket"};
   std::string script;
-  for (const std::string& f : {lib + "libcuda.so.1", lib + "libcuda.so", lib + "libnvidia-ml.so.1", lib + "libnvidia-ml.so",
-                               lib + "libnvidia-ptxjitcompiler.so.1", lib + "libnvidia-nvvm.so.1",
-                               lib + "libnvidia-sitelocal.so.1", std::string("/.cexec/host/gpu/bin/nvidia-smi"),
-                               std::string("/.cexec/host/gpu/bin/nvidia-debugdump"),
-                               std::string("/etc/vulkan/icd.d/nvidia_icd.json"),
-                               std::string("/usr/share/glvnd/egl_vendor.d/10_nvidia.json"),
-                               std::string("/etc/OpenCL/vendors/nvidia.icd"),
-                               std::string("/run/nvidia-persistenced/socket")}) {
+  for (const std::string& f : injected) {
     script += "test -e " + f + " && echo present:" + f + "; ";
   }
   script += "echo manifest:; cat /.cexec/host/gpu/manifest; cat /etc/OpenCL/vendors/nvidia.icd; "
             "touch /.cexec/host/gpu/lib/libcuda.so.1 2>/dev/null || echo read-only";
   auto o = run_cexec({"exec", gpu_image(), "sh", "-c", script}, env);
   BOOST_CHECK_EQUAL(o.status, 0);
-  for (const std::string& f : {lib + "libcuda.so.1", lib + "libcuda.so", lib + "libnvidia-ml.so.1", lib + "libnvidia-ml.so",
-                               lib + "libnvidia-ptxjitcompiler.so.1", lib + "libnvidia-nvvm.so.1",
-                               lib + "libnvidia-sitelocal.so.1", std::string("/.cexec/host/gpu/bin/nvidia-smi"),
-                               std::string("/.cexec/host/gpu/bin/nvidia-debugdump"),
-                               std::string("/etc/vulkan/icd.d/nvidia_icd.json"),
-                               std::string("/usr/share/glvnd/egl_vendor.d/10_nvidia.json"),
-                               std::string("/etc/OpenCL/vendors/nvidia.icd"),
-                               std::string("/run/nvidia-persistenced/socket")}) {
+  for (const std::string& f : injected) {
     BOOST_CHECK_MESSAGE(contains(o.out, "present:" + f + "\n"), f << ": " << o);
   }
   // The bound file is the driver's real release, not the soname link.
