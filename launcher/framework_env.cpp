@@ -274,8 +274,98 @@ std::string describe(const FrameworkEnv& framework) {
   for (const auto& op : framework.ops) {
     line += " " + op.name + "=" + op.value;
   }
-  return line + (framework.addr_source.empty() ? ", MASTER_ADDR not derivable"
-                                               : ", MASTER_ADDR from " + framework.addr_source);
+  line += framework.addr_source.empty() ? ", MASTER_ADDR not derivable" : ", MASTER_ADDR from " + framework.addr_source;
+  return line + (framework.port_source.empty() ? ", MASTER_PORT not derivable" : ", MASTER_PORT from " + framework.port_source);
+}
+
+Result<std::vector<std::string>> expand_ompi_node_regex(std::string_view text, std::size_t limit) {
+  std::string_view nodes = text.substr(0, text.find('@'));
+  auto entries = split_entries(nodes);
+  if (!entries) {
+    return entries.failure();
+  }
+  std::vector<std::string> hosts;
+  for (auto entry : entries.value()) {
+    std::size_t open = entry.find('[');
+    if (open == std::string_view::npos) {
+      hosts.emplace_back(entry);
+      continue;
+    }
+    std::size_t close = entry.find(']', open);
+    std::size_t colon = entry.find(':', open);
+    if (close == std::string_view::npos || colon == std::string_view::npos || colon > close) {
+      return bad_hostlist(text, "`" + std::string(entry) + "` is not PREFIX[WIDTH:RANGES]");
+    }
+    auto width = parse_number(entry.substr(open + 1, colon - open - 1));
+    auto ranges = parse_group(text, entry.substr(colon + 1, close - colon - 1));
+    if (!width || !ranges || *width > 32) {
+      return bad_hostlist(text, "`" + std::string(entry) + "` is not PREFIX[WIDTH:RANGES]");
+    }
+    std::string_view prefix = entry.substr(0, open);
+    std::string_view suffix = entry.substr(close + 1);
+    for (const auto& r : ranges.value()) {
+      if (r.count() > limit || hosts.size() + r.count() > limit) {
+        return bad_hostlist(text, "more than " + std::to_string(limit) + " names");
+      }
+      for (std::uint64_t v = r.lo; v <= r.hi; ++v) {
+        hosts.push_back(std::string(prefix) + format_number(v, static_cast<std::size_t>(*width)) + std::string(suffix));
+      }
+    }
+  }
+  return hosts;
+}
+
+namespace {
+
+std::optional<Rank0Host> first_host_of(const std::vector<std::string>& environ,
+                                       std::initializer_list<std::string_view> names) {
+  for (std::string_view name : names) {
+    if (auto list = try_environ_value(environ, name)) {
+      if (auto host = first_host(*list)) {
+        return Rank0Host{std::move(host).value(), "the first host of " + std::string(name)};
+      }
+      return std::nullopt;  // a malformed list: do not guess from another one
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Rank0Host> rank0_under_mpirun(const std::vector<std::string>& environ) {
+  auto regex = try_environ_value(environ, "OMPI_MCA_orte_node_regex");
+  auto daemons = try_environ_value(environ, "OMPI_MCA_ess_base_num_procs");
+  auto nodes_with_ranks = try_environ_value(environ, "OMPI_MCA_orte_num_nodes");
+  bool mpirun_runs_ranks = true;
+  if (regex && daemons && nodes_with_ranks) {
+    mpirun_runs_ranks = *daemons == *nodes_with_ranks;  // every daemon, mpirun's too, has ranks
+  }
+  if (mpirun_runs_ranks) {
+    if (auto uri = try_environ_value(environ, "OMPI_MCA_orte_hnp_uri")) {
+      if (auto host = host_of_ompi_uri(*uri)) {
+        return Rank0Host{*host, "mpirun's node (OMPI_MCA_orte_hnp_uri)"};
+      }
+    }
+    return std::nullopt;
+  }
+  auto hosts = expand_ompi_node_regex(*regex);
+  if (!hosts || hosts.value().size() < 2) {
+    return std::nullopt;
+  }
+  return Rank0Host{hosts.value()[1], "the first daemon's node after mpirun's (OMPI_MCA_orte_node_regex)"};
+}
+
+}  // namespace
+
+std::optional<Rank0Host> where_rank0_runs(const LaunchContext& context, const std::vector<std::string>& environ) {
+  if (context.is_single_node()) {
+    return Rank0Host{"127.0.0.1", "single node"};
+  }
+  if (context.launcher == "openmpi") {
+    return rank0_under_mpirun(environ);
+  }
+  if (context.launcher == "slurm") {
+    return first_host_of(environ, {"SLURM_STEP_NODELIST", "SLURM_JOB_NODELIST"});
+  }
+  return first_host_of(environ, {"SLURM_JOB_NODELIST", "SLURM_STEP_NODELIST"});
 }
 
 FrameworkEnv plan_framework_env(const LaunchContext& context, const std::vector<std::string>& environ) {
@@ -293,37 +383,18 @@ FrameworkEnv plan_framework_env(const LaunchContext& context, const std::vector<
   if (context.local_size) {
     add(out, "LOCAL_WORLD_SIZE", std::to_string(*context.local_size));
   }
-
-  std::optional<std::string> addr;
-  if (context.size && context.local_size && *context.size == *context.local_size) {
-    addr = "127.0.0.1";
-    out.addr_source = "single node";
-  }
-  if (!addr && context.launcher == "openmpi") {
-    if (auto uri = try_environ_value(environ, "OMPI_MCA_orte_hnp_uri")) {
-      if ((addr = host_of_ompi_uri(*uri))) {
-        out.addr_source = "OMPI_MCA_orte_hnp_uri";
-      }
-    }
-  }
-  if (!addr) {
-    for (std::string_view name : {"SLURM_STEP_NODELIST", "SLURM_JOB_NODELIST"}) {
-      auto list = try_environ_value(environ, name);
-      if (!list) {
-        continue;
-      }
-      if (auto host = first_host(*list)) {
-        addr = std::move(host).value();
-        out.addr_source = std::string(name);
-      }
-      break;
-    }
-  }
-  if (addr) {
-    add(out, "MASTER_ADDR", *addr);
+  if (auto host = where_rank0_runs(context, environ)) {
+    add(out, "MASTER_ADDR", host->host);
+    out.addr_source = host->source;
   }
   // Also without an address: a user who sets MASTER_ADDR alone still gets a port the ranks agree on.
-  add(out, "MASTER_PORT", std::to_string(master_port_for(context.job_id)));
+  if (context.job) {
+    add(out, "MASTER_PORT", std::to_string(master_port_for(*context.job)));
+    out.port_source = "job " + *context.job;
+  } else if (context.is_single_node()) {
+    add(out, "MASTER_PORT", std::to_string(master_port_for(context.node_share)));
+    out.port_source = "node share " + context.node_share;
+  }
   return out;
 }
 

@@ -36,7 +36,7 @@ InstanceKey make_instance_key(std::string_view hostname, const LaunchContext& co
   add_field(t, "user", plan.user.name);
   add_field(t, "home", plan.user.home);
   add_field(t, "host", hostname);
-  add_field(t, "job", context.job_id);
+  add_field(t, "job", context.node_share);
   add_field(t, "image", plan.image);
   add_field(t, "image-id", std::to_string(image.device) + "/" + std::to_string(image.inode) + "/" +
                                std::to_string(image.size) + "/" + std::to_string(image.mtime_ns));

@@ -103,45 +103,105 @@ bool is_launcher_variable(std::string_view name) {
   return false;
 }
 
-LaunchContext read_launch_context(const std::vector<std::string>& env, pid_t parent_pid,
-                                  std::string_view explicit_instance) {
-  LaunchContext c;
-  auto slurm_job = try_environ_value(env, "SLURM_JOB_ID");
-  if (!explicit_instance.empty()) {
-    c.job_id = "instance:" + std::string(explicit_instance);
-    c.job_source = "--instance";
-  } else if (slurm_job && try_environ_value(env, "SLURM_STEP_ID")) {
-    c.job_id = "slurm:" + std::string(*slurm_job) + "." + std::string(*try_environ_value(env, "SLURM_STEP_ID"));
-    c.job_source = "SLURM_JOB_ID+SLURM_STEP_ID";
-  } else if (auto ns = try_environ_value(env, "PMIX_NAMESPACE")) {
-    c.job_id = "pmix:" + std::string(*ns);
-    c.job_source = "PMIX_NAMESPACE";
-  } else if (auto jobid = try_environ_value(env, "OMPI_MCA_ess_base_jobid")) {
-    c.job_id = "ompi:" + std::string(*jobid) + ":" + std::string(try_environ_value(env, "OMPI_MCA_orte_hnp_uri").value_or(""));
-    c.job_source = "OMPI_MCA_ess_base_jobid+OMPI_MCA_orte_hnp_uri";
-  } else if (auto port = try_environ_value(env, "PMI_PORT")) {
-    c.job_id = "pmi:" + std::string(*port);
-    c.job_source = "PMI_PORT";
-  } else {
-    c.job_id = "ppid:" + std::to_string(parent_pid);
-    c.job_source = "parent pid";
-  }
+namespace {
 
+// One identity the launcher exported, as "kind:value", and the variables it came from.
+struct Identity {
+  std::string text;
+  std::string source;
+};
+
+struct Identities {
+  std::optional<Identity> slurm_step, pmix, ompi, pmi_port;
+};
+
+Identities read_identities(const std::vector<std::string>& env) {
+  Identities ids;
+  auto slurm_job = try_environ_value(env, "SLURM_JOB_ID");
+  auto slurm_step = try_environ_value(env, "SLURM_STEP_ID");
+  // SLURM_JOB_ID alone (an salloc shell, a batch script) names an allocation, not a job step.
+  if (slurm_job && slurm_step) {
+    ids.slurm_step = Identity{"slurm:" + std::string(*slurm_job) + "." + std::string(*slurm_step),
+                              "SLURM_JOB_ID+SLURM_STEP_ID"};
+  }
+  if (auto ns = try_environ_value(env, "PMIX_NAMESPACE")) {
+    ids.pmix = Identity{"pmix:" + std::string(*ns), "PMIX_NAMESPACE"};
+  }
+  if (auto jobid = try_environ_value(env, "OMPI_MCA_ess_base_jobid")) {
+    ids.ompi = Identity{"ompi:" + std::string(*jobid) + ":" +
+                            std::string(try_environ_value(env, "OMPI_MCA_orte_hnp_uri").value_or("")),
+                        "OMPI_MCA_ess_base_jobid+OMPI_MCA_orte_hnp_uri"};
+  }
+  if (auto port = try_environ_value(env, "PMI_PORT")) {
+    ids.pmi_port = Identity{"pmi:" + std::string(*port), "PMI_PORT"};
+  }
+  return ids;
+}
+
+std::string detect_launcher(const std::vector<std::string>& env) {
   // The innermost launcher wins: an MPI launcher's variables over SLURM's (Hydra's ranks started
   // inside an allocation inherit SLURM_* of the allocation or of the step that runs the proxies).
   if (try_environ_value(env, "OMPI_COMM_WORLD_RANK")) {
-    c.launcher = "openmpi";
-  } else if (try_environ_value(env, "MPI_LOCALRANKID")) {
-    c.launcher = "hydra";
-  } else if (slurm_job) {
-    c.launcher = "slurm";
-  } else if (try_environ_value(env, "PMIX_RANK")) {
-    c.launcher = "pmix";
-  } else if (try_environ_value(env, "PMI_RANK")) {
-    c.launcher = "pmi";
-  } else {
-    c.launcher = "none";
+    return "openmpi";
   }
+  if (try_environ_value(env, "MPI_LOCALRANKID")) {
+    return "hydra";
+  }
+  if (try_environ_value(env, "SLURM_JOB_ID")) {
+    return "slurm";
+  }
+  if (try_environ_value(env, "PMIX_RANK")) {
+    return "pmix";
+  }
+  if (try_environ_value(env, "PMI_RANK")) {
+    return "pmi";
+  }
+  return "none";
+}
+
+// The identity every node of the job sees the same, by launcher (the table in the header).
+std::optional<Identity> job_identity(const std::string& launcher, const Identities& ids) {
+  if (launcher == "openmpi") {
+    return ids.ompi ? ids.ompi : ids.pmix;
+  }
+  if (launcher == "slurm" || launcher == "hydra") {
+    return ids.slurm_step;
+  }
+  if (launcher == "pmix") {
+    return ids.pmix;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+LaunchContext read_launch_context(const std::vector<std::string>& env, pid_t parent_pid,
+                                  std::string_view explicit_instance) {
+  LaunchContext c;
+  c.launcher = detect_launcher(env);
+  Identities ids = read_identities(env);
+  if (!explicit_instance.empty()) {
+    c.node_share = "instance:" + std::string(explicit_instance);
+    c.node_share_source = "--instance";
+    c.job = c.node_share;
+    c.job_source = c.node_share_source;
+  } else {
+    for (const auto& id : {ids.slurm_step, ids.pmix, ids.ompi, ids.pmi_port}) {
+      if (id) {
+        c.node_share += (c.node_share.empty() ? "" : "|") + id->text;
+        c.node_share_source += (c.node_share_source.empty() ? "" : ", ") + id->source;
+      }
+    }
+    if (c.node_share.empty()) {
+      c.node_share = "ppid:" + std::to_string(parent_pid);
+      c.node_share_source = "parent pid";
+    }
+    if (auto id = job_identity(c.launcher, ids)) {
+      c.job = id->text;
+      c.job_source = id->source;
+    }
+  }
+
   c.rank = first_int(env, {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"});
   c.size = first_int(env, {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE", "SLURM_NTASKS"});
   c.local_rank = first_int(env, {"OMPI_COMM_WORLD_LOCAL_RANK", "PMIX_LOCAL_RANK", "MPI_LOCALRANKID",

@@ -239,7 +239,9 @@ int launch(const std::vector<std::string>& args, char** environ) {
   }
   if (plan.share) {
     InstanceKey key = make_instance_key(facts.hostname, context, facts.image_identity, plan);
-    log.info("job " + context.job_id + " (from " + context.job_source + "), launcher " + context.launcher +
+    log.info("node share " + context.node_share + " (from " + context.node_share_source + "), job " +
+             context.job.value_or("unknown across nodes") +
+             (context.job ? " (from " + context.job_source + ")" : "") + ", launcher " + context.launcher +
              ", rank " + (context.rank ? std::to_string(*context.rank) : "?") + ", local rank " +
              (context.local_rank ? std::to_string(*context.local_rank) : "?") + " of " +
              (context.local_size ? std::to_string(*context.local_size) : "?"));

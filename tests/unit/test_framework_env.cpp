@@ -121,17 +121,102 @@ BOOST_AUTO_TEST_CASE(mpirun_on_one_node) {
   BOOST_TEST(value_of(f, "LOCAL_WORLD_SIZE") == "4");
   BOOST_TEST(value_of(f, "MASTER_ADDR") == "127.0.0.1");
   BOOST_TEST(f.addr_source == "single node");
-  BOOST_TEST(value_of(f, "MASTER_PORT") == std::to_string(master_port_for(c.job_id)));
+  BOOST_TEST(value_of(f, "MASTER_PORT") == std::to_string(master_port_for(c.job.value())));
 }
 
 BOOST_AUTO_TEST_CASE(mpirun_across_nodes_uses_the_hnp_host) {
+  // Ranks started by mpirun itself (no node regex): mpirun's node runs ranks, so rank 0 is there.
   Env env{"OMPI_COMM_WORLD_RANK=5", "OMPI_COMM_WORLD_SIZE=8", "OMPI_COMM_WORLD_LOCAL_RANK=1",
           "OMPI_COMM_WORLD_LOCAL_SIZE=4", "OMPI_MCA_ess_base_jobid=77",
           "OMPI_MCA_orte_hnp_uri=76.0;tcp://10.1.2.3,172.16.0.3:1024;tcp6://[fd00::3]:1025",
           "SLURM_JOB_ID=9", "SLURM_JOB_NODELIST=n[2-3]"};
   FrameworkEnv f = plan_framework_env(read_launch_context(env, 1, {}), env);
   BOOST_TEST(value_of(f, "MASTER_ADDR") == "10.1.2.3");
-  BOOST_TEST(f.addr_source == "OMPI_MCA_orte_hnp_uri");
+  BOOST_TEST(f.addr_source == "mpirun's node (OMPI_MCA_orte_hnp_uri)");
+}
+
+BOOST_AUTO_TEST_CASE(ompi_node_regex) {
+  auto hosts = [](std::string_view text) {
+    auto r = expand_ompi_node_regex(text);
+    BOOST_REQUIRE_MESSAGE(r.has_value(), std::string(text) + ": " + (r ? "" : r.failure().message));
+    return r.value();
+  };
+  BOOST_TEST(hosts("head,node[1:1-2]@0(3)") == (Hosts{"head", "node1", "node2"}));
+  BOOST_TEST(hosts("node[1:1-2]@0(2)") == (Hosts{"node1", "node2"}));
+  BOOST_TEST(hosts("login,gpu[2:1-3,10]-ib@0(5)") == (Hosts{"login", "gpu01-ib", "gpu02-ib", "gpu03-ib", "gpu10-ib"}));
+  BOOST_TEST(hosts("a,b") == (Hosts{"a", "b"}));
+  for (std::string_view bad : {"node[1-2]@0(2)", "node[x:1-2]", "node[1:2-1]", "node[1:1-2", ",a", "n[1:0-99999999]"}) {
+    BOOST_TEST_CONTEXT(bad) {
+      auto r = expand_ompi_node_regex(bad, 1000);
+      BOOST_TEST(!r.has_value());
+    }
+  }
+}
+
+// Captured under SLURM 22.05 and Open MPI 4.1.4 on the test cluster: every rank must compute the
+// same MASTER_ADDR and MASTER_PORT, and MASTER_ADDR must be rank 0's node.
+Env ompi_rank(std::initializer_list<std::string> extra) {
+  Env env{"OMPI_COMM_WORLD_SIZE=4", "OMPI_COMM_WORLD_LOCAL_SIZE=2", "OMPI_MCA_ess_base_jobid=2925002753",
+          "PMIX_NAMESPACE=2925002753", "SLURM_JOB_ID=3", "SLURM_JOB_NODELIST=node[1-2]"};
+  env.insert(env.end(), extra);
+  return env;
+}
+
+BOOST_AUTO_TEST_CASE(mpirun_in_sbatch_every_rank_agrees_on_rank_0s_node) {
+  // mpirun on node1 (the batch host): ranks 0 and 1 are its children, ranks 2 and 3 run under the
+  // orted that srun started on node2 (step 0).
+  const std::string uri = "OMPI_MCA_orte_hnp_uri=2925002752.0;tcp://10.77.0.11:58635";
+  std::vector<Env> ranks = {
+      ompi_rank({"OMPI_COMM_WORLD_RANK=0", "OMPI_COMM_WORLD_LOCAL_RANK=0", uri}),
+      ompi_rank({"OMPI_COMM_WORLD_RANK=1", "OMPI_COMM_WORLD_LOCAL_RANK=1", uri}),
+      ompi_rank({"OMPI_COMM_WORLD_RANK=2", "OMPI_COMM_WORLD_LOCAL_RANK=0", uri, "SLURM_STEP_ID=0",
+                 "SLURM_STEP_NODELIST=node2", "OMPI_MCA_orte_node_regex=node[1:1-2]@0(2)",
+                 "OMPI_MCA_ess_base_num_procs=2", "OMPI_MCA_orte_num_nodes=2"}),
+      ompi_rank({"OMPI_COMM_WORLD_RANK=3", "OMPI_COMM_WORLD_LOCAL_RANK=1", uri, "SLURM_STEP_ID=0",
+                 "SLURM_STEP_NODELIST=node2", "OMPI_MCA_orte_node_regex=node[1:1-2]@0(2)",
+                 "OMPI_MCA_ess_base_num_procs=2", "OMPI_MCA_orte_num_nodes=2"}),
+  };
+  for (std::size_t i = 0; i < ranks.size(); ++i) {
+    BOOST_TEST_CONTEXT("rank " << i) {
+      FrameworkEnv f = plan_framework_env(read_launch_context(ranks[i], 1000 + static_cast<pid_t>(i), {}), ranks[i]);
+      BOOST_TEST(value_of(f, "MASTER_ADDR") == "10.77.0.11");
+      FrameworkEnv first = plan_framework_env(read_launch_context(ranks[0], 1000, {}), ranks[0]);
+      BOOST_TEST(value_of(f, "MASTER_PORT") == value_of(first, "MASTER_PORT"));
+      BOOST_TEST(value_of(f, "MASTER_PORT") != "<unset>");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(salloc_mpirun_from_the_login_node_uses_the_first_daemon_node) {
+  // mpirun on the login node `head` (outside the allocation): it runs no ranks; every rank runs
+  // under an orted of step 0, and rank 0 is on node1, the first daemon after mpirun's.
+  const std::string uri = "OMPI_MCA_orte_hnp_uri=2925002752.0;tcp://10.77.0.1:58635";
+  for (int rank = 0; rank < 4; ++rank) {
+    BOOST_TEST_CONTEXT("rank " << rank) {
+      Env env = ompi_rank({"OMPI_COMM_WORLD_RANK=" + std::to_string(rank),
+                           "OMPI_COMM_WORLD_LOCAL_RANK=" + std::to_string(rank % 2), uri, "SLURM_STEP_ID=0",
+                           "SLURM_STEP_NODELIST=node[1-2]", "OMPI_MCA_orte_node_regex=head,node[1:1-2]@0(3)",
+                           "OMPI_MCA_ess_base_num_procs=3", "OMPI_MCA_orte_num_nodes=2"});
+      FrameworkEnv f = plan_framework_env(read_launch_context(env, 1, {}), env);
+      BOOST_TEST(value_of(f, "MASTER_ADDR") == "node1");
+      BOOST_TEST(f.addr_source == "the first daemon's node after mpirun's (OMPI_MCA_orte_node_regex)");
+      BOOST_TEST(value_of(f, "MASTER_PORT") ==
+                 std::to_string(master_port_for("ompi:2925002753:2925002752.0;tcp://10.77.0.1:58635")));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(hydra_with_the_slurm_bootstrap_uses_the_allocation_and_the_proxies_step) {
+  for (int rank = 0; rank < 4; ++rank) {
+    BOOST_TEST_CONTEXT("rank " << rank) {
+      Env env{"PMI_RANK=" + std::to_string(rank), "PMI_SIZE=4", "PMI_FD=5",
+              "MPI_LOCALRANKID=" + std::to_string(rank % 2), "MPI_LOCALNRANKS=2", "SLURM_JOB_ID=3",
+              "SLURM_STEP_ID=1", "SLURM_STEP_NODELIST=node[1-2]", "SLURM_JOB_NODELIST=node[1-2]"};
+      FrameworkEnv f = plan_framework_env(read_launch_context(env, 500 + rank, {}), env);
+      BOOST_TEST(value_of(f, "MASTER_ADDR") == "node1");
+      BOOST_TEST(value_of(f, "MASTER_PORT") == std::to_string(master_port_for("slurm:3.1")));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(srun_across_nodes_uses_the_first_node_of_the_step) {
@@ -145,7 +230,7 @@ BOOST_AUTO_TEST_CASE(srun_across_nodes_uses_the_first_node_of_the_step) {
   BOOST_TEST(value_of(f, "LOCAL_RANK") == "2");
   BOOST_TEST(value_of(f, "LOCAL_WORLD_SIZE") == "4");
   BOOST_TEST(value_of(f, "MASTER_ADDR") == "gpu07");
-  BOOST_TEST(f.addr_source == "SLURM_STEP_NODELIST");
+  BOOST_TEST(f.addr_source == "the first host of SLURM_STEP_NODELIST");
   // Every rank of the step derives the same port.
   Env other = env;
   other[2] = "SLURM_PROCID=0";
@@ -158,17 +243,23 @@ BOOST_AUTO_TEST_CASE(job_nodelist_when_the_step_has_none) {
           "SLURM_NODEID=0", "SLURM_TASKS_PER_NODE=1(x2)", "SLURM_JOB_NODELIST=c[1,3]"};
   FrameworkEnv f = plan_framework_env(read_launch_context(env, 1, {}), env);
   BOOST_TEST(value_of(f, "MASTER_ADDR") == "c1");
-  BOOST_TEST(f.addr_source == "SLURM_JOB_NODELIST");
+  BOOST_TEST(f.addr_source == "the first host of SLURM_JOB_NODELIST");
 }
 
 BOOST_AUTO_TEST_CASE(no_address_when_not_derivable) {
-  // Hydra across nodes outside SLURM: nothing names rank 0's host. The port is still set.
+  // Hydra across nodes outside SLURM: nothing names rank 0's host, and nothing every node sees
+  // names the job (PMI_PORT is the local proxy's), so neither variable is set.
   Env env{"PMI_RANK=3", "PMI_SIZE=8", "MPI_LOCALRANKID=3", "MPI_LOCALNRANKS=4", "PMI_PORT=n1:3000"};
   FrameworkEnv f = plan_framework_env(read_launch_context(env, 1, {}), env);
   BOOST_TEST(value_of(f, "RANK") == "3");
   BOOST_TEST(value_of(f, "MASTER_ADDR") == "<unset>");
-  BOOST_TEST(value_of(f, "MASTER_PORT") != "<unset>");
+  BOOST_TEST(value_of(f, "MASTER_PORT") == "<unset>");
   BOOST_TEST(f.addr_source == "");
+  // On one node the same launcher gets both: the node share is the job there.
+  Env one{"PMI_RANK=3", "PMI_SIZE=4", "MPI_LOCALRANKID=3", "MPI_LOCALNRANKS=4"};
+  FrameworkEnv g = plan_framework_env(read_launch_context(one, 77, {}), one);
+  BOOST_TEST(value_of(g, "MASTER_ADDR") == "127.0.0.1");
+  BOOST_TEST(value_of(g, "MASTER_PORT") == std::to_string(master_port_for("ppid:77")));
   // A malformed node list is not derivable either (the launch goes on).
   Env slurm{"SLURM_JOB_ID=5", "SLURM_STEP_ID=1", "SLURM_PROCID=0", "SLURM_NTASKS=2", "SLURM_NODEID=0",
             "SLURM_TASKS_PER_NODE=1(x2)", "SLURM_STEP_NODELIST=c[1"};
@@ -202,7 +293,8 @@ BOOST_AUTO_TEST_CASE(describe_names_the_source) {
   std::string line = describe(plan_framework_env(read_launch_context(env, 1, {}), env));
   BOOST_TEST(line.find("RANK=0 WORLD_SIZE=2") != std::string::npos, line);
   BOOST_TEST(line.find("MASTER_ADDR=c1") != std::string::npos, line);
-  BOOST_TEST(line.find("MASTER_ADDR from SLURM_JOB_NODELIST") != std::string::npos, line);
+  BOOST_TEST(line.find("MASTER_ADDR from the first host of SLURM_JOB_NODELIST") != std::string::npos, line);
+  BOOST_TEST(line.find("MASTER_PORT from job slurm:5.1") != std::string::npos, line);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

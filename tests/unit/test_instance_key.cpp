@@ -44,8 +44,8 @@ LaunchOptions exec_options() {
 
 LaunchContext slurm_rank(int rank, int local_rank) {
   LaunchContext c;
-  c.job_id = "slurm:4711.3";
-  c.job_source = "SLURM_JOB_ID+SLURM_STEP_ID";
+  c.node_share = "slurm:4711.3";
+  c.node_share_source = "SLURM_JOB_ID+SLURM_STEP_ID";
   c.rank = rank;
   c.size = 8;
   c.local_rank = local_rank;
@@ -141,9 +141,9 @@ BOOST_AUTO_TEST_CASE(values_cannot_forge_other_fields) {
   BOOST_TEST(key_for(a).text != key_for(b).text);
   BOOST_TEST(key_for(a).socket_name != key_for(b).socket_name);
   auto c = default_inputs();
-  c.context.job_id = "instance:a\nhost=6:node17";
+  c.context.node_share = "instance:a\nhost=6:node17";
   auto d = default_inputs();
-  d.context.job_id = "instance:a";
+  d.context.node_share = "instance:a";
   BOOST_TEST(key_for(c).text != key_for(d).text);
   BOOST_TEST(!contains(key_for(c).text, "\nhost=6:node17\nhost="));
 }
@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(a_different_container_gets_a_different_key) {
       {"user name", [](Inputs& in) { in.facts.user.name = "bob"; }},
       {"supplementary group", [](Inputs& in) { in.facts.groups.push_back({"proj", 5000}); }},
       {"hostname", [](Inputs& in) { in.facts.hostname = "node18"; }},
-      {"job id", [](Inputs& in) { in.context.job_id = "slurm:4711.4"; }},
+      {"job id", [](Inputs& in) { in.context.node_share = "slurm:4711.4"; }},
       {"image path", [](Inputs& in) { in.facts.image_path = "/images/app-v2.sqfs"; }},
       {"image device", [](Inputs& in) { in.facts.image_identity.device += 1; }},
       {"image inode", [](Inputs& in) { in.facts.image_identity.inode += 1; }},
@@ -212,10 +212,11 @@ BOOST_AUTO_TEST_CASE(per_rank_inputs_share_the_key) {
          in.facts.environ.push_back("CUDA_VISIBLE_DEVICES=1");
        }},
       {"rank and local rank", [](Inputs& in) { in.context = slurm_rank(5, 1); }},
-      {"launcher and job source",
+      {"launcher, sources and the cluster-wide job (only the node share keys the instance)",
        [](Inputs& in) {
          in.context.launcher = "openmpi";
-         in.context.job_source = "PMIX_NAMESPACE";
+         in.context.node_share_source = "PMIX_NAMESPACE";
+         in.context.job = "ompi:77:76.0;tcp://10.0.0.1:1024";
        }},
       {"a cwd covered by the home bind",
        [](Inputs& in) {

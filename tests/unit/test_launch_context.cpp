@@ -31,60 +31,96 @@ struct JobCase {
   const char* name;
   Env env;
   const char* instance;  // --instance NAME, or ""
-  const char* job_id;
+  const char* node_share;
+  const char* node_share_source;
+  const char* job;  // "" for unset
   const char* job_source;
 };
 
-BOOST_AUTO_TEST_CASE(job_identity_first_source_wins) {
+BOOST_AUTO_TEST_CASE(node_share_and_job_identity) {
   const Env everything = {"SLURM_JOB_ID=4711",
                           "SLURM_STEP_ID=3",
                           "PMIX_NAMESPACE=prterun-node1-12345@1",
                           "OMPI_MCA_ess_base_jobid=1540816897",
                           "OMPI_MCA_orte_hnp_uri=1540816896.0;tcp://192.0.2.2:59903",
                           "PMI_PORT=node1:40123"};
+  const char* all_share =
+      "slurm:4711.3|pmix:prterun-node1-12345@1|ompi:1540816897:1540816896.0;tcp://192.0.2.2:59903|pmi:node1:40123";
+  const char* all_sources =
+      "SLURM_JOB_ID+SLURM_STEP_ID, PMIX_NAMESPACE, OMPI_MCA_ess_base_jobid+OMPI_MCA_orte_hnp_uri, PMI_PORT";
+  Env everything_openmpi = everything;
+  everything_openmpi.push_back("OMPI_COMM_WORLD_RANK=2");
+  Env everything_hydra = everything;
+  everything_hydra.push_back("MPI_LOCALRANKID=0");
   const JobCase cases[] = {
-      {"--instance beats every variable", everything, "mine", "instance:mine", "--instance"},
-      {"--instance alone", {}, "nightly-run", "instance:nightly-run", "--instance"},
-      {"SLURM job and step beat PMIx, Open MPI and PMI", everything, "", "slurm:4711.3", "SLURM_JOB_ID+SLURM_STEP_ID"},
-      {"SLURM step 0", {"SLURM_JOB_ID=4711", "SLURM_STEP_ID=0"}, "", "slurm:4711.0", "SLURM_JOB_ID+SLURM_STEP_ID"},
-      {"SLURM_JOB_ID without SLURM_STEP_ID falls through to PMIx",
-       {"SLURM_JOB_ID=4711", "PMIX_NAMESPACE=1540816897"}, "", "pmix:1540816897", "PMIX_NAMESPACE"},
-      {"SLURM_JOB_ID without SLURM_STEP_ID falls through to the parent pid", {"SLURM_JOB_ID=4711"}, "", "ppid:4242",
-       "parent pid"},
-      {"SLURM_STEP_ID without SLURM_JOB_ID falls through", {"SLURM_STEP_ID=3", "PMI_PORT=node1:40123"}, "",
-       "pmi:node1:40123", "PMI_PORT"},
-      {"PMIX_NAMESPACE beats Open MPI's jobid",
-       {"OMPI_MCA_ess_base_jobid=1540816897", "PMIX_NAMESPACE=1540816897", "PMI_PORT=node1:40123"}, "",
-       "pmix:1540816897", "PMIX_NAMESPACE"},
-      {"Open MPI's jobid with the HNP URI",
-       {"OMPI_MCA_ess_base_jobid=1540816897", "OMPI_MCA_orte_hnp_uri=1540816896.0;tcp://192.0.2.2:59903",
-        "PMI_PORT=node1:40123"},
-       "", "ompi:1540816897:1540816896.0;tcp://192.0.2.2:59903", "OMPI_MCA_ess_base_jobid+OMPI_MCA_orte_hnp_uri"},
-      {"Open MPI's jobid without the HNP URI", {"OMPI_MCA_ess_base_jobid=1540816897"}, "", "ompi:1540816897:",
+      {"--instance beats every variable", everything, "mine", "instance:mine", "--instance", "instance:mine",
+       "--instance"},
+      {"--instance alone", {}, "nightly-run", "instance:nightly-run", "--instance", "instance:nightly-run",
+       "--instance"},
+      {"srun: the node share has every identity, the job is the step", everything, "", all_share, all_sources,
+       "slurm:4711.3", "SLURM_JOB_ID+SLURM_STEP_ID"},
+      {"Open MPI's ranks: the job is mpirun's, whatever step started the daemon", everything_openmpi, "", all_share,
+       all_sources, "ompi:1540816897:1540816896.0;tcp://192.0.2.2:59903",
        "OMPI_MCA_ess_base_jobid+OMPI_MCA_orte_hnp_uri"},
-      {"PMI_PORT", {"PMI_PORT=node1:40123", "PMI_RANK=0"}, "", "pmi:node1:40123", "PMI_PORT"},
-      {"no variable: the parent pid", {"HOME=/home/alice", "PATH=/usr/bin"}, "", "ppid:4242", "parent pid"},
-      {"empty environment: the parent pid", {}, "", "ppid:4242", "parent pid"},
+      {"Hydra's ranks: the job is the step running the proxies", everything_hydra, "", all_share, all_sources,
+       "slurm:4711.3", "SLURM_JOB_ID+SLURM_STEP_ID"},
+      {"SLURM step 0", {"SLURM_JOB_ID=4711", "SLURM_STEP_ID=0"}, "", "slurm:4711.0", "SLURM_JOB_ID+SLURM_STEP_ID",
+       "slurm:4711.0", "SLURM_JOB_ID+SLURM_STEP_ID"},
+      {"SLURM_JOB_ID without SLURM_STEP_ID names no step", {"SLURM_JOB_ID=4711", "PMIX_NAMESPACE=1540816897"}, "",
+       "pmix:1540816897", "PMIX_NAMESPACE", "", ""},
+      {"SLURM_JOB_ID alone: the parent pid", {"SLURM_JOB_ID=4711"}, "", "ppid:4242", "parent pid", "", ""},
+      {"SLURM_STEP_ID without SLURM_JOB_ID does not count", {"SLURM_STEP_ID=3", "PMI_PORT=node1:40123"}, "",
+       "pmi:node1:40123", "PMI_PORT", "", ""},
+      {"Open MPI's jobid without the HNP URI", {"OMPI_MCA_ess_base_jobid=1540816897", "OMPI_COMM_WORLD_RANK=0"}, "",
+       "ompi:1540816897:", "OMPI_MCA_ess_base_jobid+OMPI_MCA_orte_hnp_uri", "ompi:1540816897:",
+       "OMPI_MCA_ess_base_jobid+OMPI_MCA_orte_hnp_uri"},
+      {"a PMIx launcher", {"PMIX_NAMESPACE=prterun-n1-7@1", "PMIX_RANK=0"}, "", "pmix:prterun-n1-7@1",
+       "PMIX_NAMESPACE", "pmix:prterun-n1-7@1", "PMIX_NAMESPACE"},
+      {"PMI_PORT is per node: no job", {"PMI_PORT=node1:40123", "PMI_RANK=0"}, "", "pmi:node1:40123", "PMI_PORT",
+       "", ""},
+      {"no variable: the parent pid", {"HOME=/home/alice", "PATH=/usr/bin"}, "", "ppid:4242", "parent pid", "", ""},
+      {"empty environment: the parent pid", {}, "", "ppid:4242", "parent pid", "", ""},
       {"look-alike names do not count",
        {"SLURM_JOB_IDX=1", "SLURM_STEP_IDX=2", "PMIX_NAMESPACE_X=a", "MY_PMIX_NAMESPACE=b", "PMI_PORTS=c",
         "PMIX_NAMESPACE"},
-       "", "ppid:4242", "parent pid"},
+       "", "ppid:4242", "parent pid", "", ""},
       {"the first of duplicate entries wins", {"PMIX_NAMESPACE=first", "PMIX_NAMESPACE=second"}, "", "pmix:first",
-       "PMIX_NAMESPACE"},
+       "PMIX_NAMESPACE", "", ""},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
       auto ctx = read_launch_context(c.env, parent, c.instance);
-      BOOST_TEST(ctx.job_id == c.job_id);
+      BOOST_TEST(ctx.node_share == c.node_share);
+      BOOST_TEST(ctx.node_share_source == c.node_share_source);
+      BOOST_TEST(ctx.job.value_or("") == c.job);
       BOOST_TEST(ctx.job_source == c.job_source);
-      BOOST_TEST(!ctx.job_id.empty());
     }
   }
 }
 
 BOOST_AUTO_TEST_CASE(parent_pid_fallback_uses_the_given_pid) {
-  BOOST_TEST(read_launch_context({}, 1).job_id == "ppid:1");
-  BOOST_TEST(read_launch_context({}, 987654).job_id == "ppid:987654");
+  BOOST_TEST(read_launch_context({}, 1).node_share == "ppid:1");
+  BOOST_TEST(read_launch_context({}, 987654).node_share == "ppid:987654");
+}
+
+// `sbatch -N 2` running `mpirun`: the ranks on mpirun's node are its children (no SLURM step); the
+// others run under an orted that srun started as step 0. Their node shares differ (each node keys
+// its own instance), their job is the same (captured from Open MPI 4.1.4 under SLURM 22.05).
+BOOST_AUTO_TEST_CASE(mpirun_in_a_batch_script_is_one_job_on_both_nodes) {
+  const Env on_mpirun_node = {"SLURM_JOB_ID=3", "SLURM_NODELIST=node[1-2]", "OMPI_COMM_WORLD_RANK=1",
+                              "OMPI_COMM_WORLD_SIZE=4", "OMPI_MCA_ess_base_jobid=2925002753",
+                              "OMPI_MCA_orte_hnp_uri=2925002752.0;tcp://10.77.0.11:58635",
+                              "PMIX_NAMESPACE=2925002753"};
+  const Env on_daemon_node = {"SLURM_JOB_ID=3", "SLURM_STEP_ID=0", "SLURM_NODELIST=node[1-2]",
+                              "OMPI_COMM_WORLD_RANK=3", "OMPI_COMM_WORLD_SIZE=4",
+                              "OMPI_MCA_ess_base_jobid=2925002753",
+                              "OMPI_MCA_orte_hnp_uri=2925002752.0;tcp://10.77.0.11:58635",
+                              "PMIX_NAMESPACE=2925002753"};
+  auto a = read_launch_context(on_mpirun_node, 100);
+  auto b = read_launch_context(on_daemon_node, 200);
+  BOOST_TEST(a.job.value_or("a") == b.job.value_or("b"));
+  BOOST_TEST(a.node_share != b.node_share);
+  BOOST_TEST(b.node_share.starts_with("slurm:3.0|"));
 }
 
 // The environment Open MPI 4.1.4's mpirun gives rank 1 of `mpirun -np 2` (its ORTE/PMIx part).
@@ -99,8 +135,8 @@ BOOST_AUTO_TEST_CASE(open_mpi_4_mpirun_rank_1_of_2) {
                    "PMIX_NAMESPACE=1540816897",
                    "PMIX_RANK=1"};
   auto ctx = read_launch_context(env, parent);
-  BOOST_TEST(ctx.job_id == "pmix:1540816897");
-  BOOST_TEST(ctx.job_source == "PMIX_NAMESPACE");
+  BOOST_TEST(ctx.node_share == "pmix:1540816897|ompi:1540816897:1540816896.0;tcp://192.0.2.2:59903");
+  BOOST_TEST(ctx.job.value_or("") == "ompi:1540816897:1540816896.0;tcp://192.0.2.2:59903");
   BOOST_TEST(ctx.launcher == "openmpi");
   BOOST_TEST(show(ctx.rank) == "1");
   BOOST_TEST(show(ctx.size) == "2");
@@ -152,7 +188,8 @@ BOOST_AUTO_TEST_CASE(slurm_step) {
       Env env = common;
       env.insert(env.end(), c.extra.begin(), c.extra.end());
       auto ctx = read_launch_context(env, parent);
-      BOOST_TEST(ctx.job_id == "slurm:4711.3");
+      BOOST_TEST(ctx.node_share == "slurm:4711.3");
+      BOOST_TEST(ctx.job.value_or("") == "slurm:4711.3");
       BOOST_TEST(ctx.job_source == "SLURM_JOB_ID+SLURM_STEP_ID");
       BOOST_TEST(ctx.launcher == "slurm");
       BOOST_TEST(show(ctx.rank) == c.rank);
@@ -169,8 +206,9 @@ BOOST_AUTO_TEST_CASE(slurm_step) {
 BOOST_AUTO_TEST_CASE(mpich_hydra) {
   const Env env = {"PMI_RANK=3", "PMI_SIZE=8", "PMI_FD=6", "MPI_LOCALRANKID=1", "MPI_LOCALNRANKS=4"};
   auto ctx = read_launch_context(env, parent);
-  BOOST_TEST(ctx.job_id == "ppid:4242");
-  BOOST_TEST(ctx.job_source == "parent pid");
+  BOOST_TEST(ctx.node_share == "ppid:4242");
+  BOOST_TEST(ctx.node_share_source == "parent pid");
+  BOOST_TEST(!ctx.job.has_value());
   BOOST_TEST(ctx.launcher == "hydra");
   BOOST_TEST(show(ctx.rank) == "3");
   BOOST_TEST(show(ctx.size) == "8");
@@ -183,7 +221,8 @@ BOOST_AUTO_TEST_CASE(pmix_only) {
   const Env env = {"PMIX_NAMESPACE=prterun-node1-12345@1", "PMIX_RANK=9", "PMIX_SIZE=16", "PMIX_LOCAL_RANK=1",
                    "PMIX_LOCAL_SIZE=4"};
   auto ctx = read_launch_context(env, parent);
-  BOOST_TEST(ctx.job_id == "pmix:prterun-node1-12345@1");
+  BOOST_TEST(ctx.node_share == "pmix:prterun-node1-12345@1");
+  BOOST_TEST(ctx.job.value_or("") == "pmix:prterun-node1-12345@1");
   BOOST_TEST(ctx.job_source == "PMIX_NAMESPACE");
   BOOST_TEST(ctx.launcher == "pmix");
   BOOST_TEST(show(ctx.rank) == "9");
