@@ -12,14 +12,18 @@
 #       node1..nodeK (default 0) are GPU nodes: Gres=gpu:2 with device files ROOT/dev/nvidia[0-1]
 #       (a fake driver tree, tests/gpu/make_gpu_fixtures.sh) and CEXEC_TEST_GPU_ROOT=ROOT in their
 #       tasks' environment (TaskProlog); waits until every node is idle. DIR must not be under /tmp.
+#       This machine's hwloc topology shows no GPU: jobs that test GPU placement name an hwloc
+#       capture of a GPU node (CEXEC_TOPOLOGY, --topology).
 #   cluster.sh down DIR           kill everything in the nodes' namespaces, remove them and DIR,
 #                                 then check that nothing remains (exit 1 naming what does)
 #   cluster.sh exec DIR NODE CMD...   run CMD on NODE (head, node1, ...) with SLURM_CONF set
-#   cluster.sh kill-node DIR NODE     SIGKILL every process of NODE (its slurmd, its tasks, cexec)
+#   cluster.sh kill-node DIR NODE     NODE dies: its link goes down, then every process in its
+#                                     namespaces (slurmd, slurmstepd, tasks, cexec) gets SIGKILL
+#   cluster.sh revive DIR NODE        link up, slurmd again; waits until NODE is idle
 #   cluster.sh procs DIR NODE         list the processes of NODE ("PID COMM", one per line)
 set -eu
 
-usage() { echo "usage: cluster.sh up|down|exec|kill-node|procs DIR ..." >&2; exit 64; }
+usage() { echo "usage: cluster.sh up|down|exec|kill-node|revive|procs DIR ..." >&2; exit 64; }
 [ $# -ge 2 ] || usage
 cmd=$1
 dir=$2
@@ -46,10 +50,14 @@ node_pids() {
   return 0
 }
 
+# SIGKILL every process of NODE but its holder (the node's namespaces stay, as a powered-off
+# machine keeps its disks); `down` kills the holder too.
 kill_node() {
-  # Twice: a process may fork while the first pass runs (slurmstepd, a FUSE server starting).
-  for _ in 1 2 3; do
-    pids=$(node_pids "$1")
+  keep=$(cat "$dir/nodes/$1/holder.pid" 2>/dev/null || true)
+  [ "${2:-}" != all ] || keep=""
+  # Again while any remain: a process may fork while a pass runs (slurmstepd, a FUSE server).
+  for _ in 1 2 3 4 5; do
+    pids=$(node_pids "$1" | grep -v -x -F "${keep:-none}" || true)
     [ -n "$pids" ] || break
     # shellcheck disable=SC2086
     kill -9 $pids 2>/dev/null || true
@@ -60,7 +68,7 @@ kill_node() {
 in_node() {
   node=$1
   shift
-  exec nsenter -t "$(holder "$node")" --net --uts --mount env SLURM_CONF="$dir/slurm.conf" "$@"
+  exec nsenter -t "$(holder "$node")" --net --uts --ipc --mount env SLURM_CONF="$dir/slurm.conf" "$@"
 }
 
 down() {
@@ -71,18 +79,25 @@ down() {
     [ ! -e "/run/netns/$t-$n" ] || inodes="$inodes $(stat -L -c %i "/run/netns/$t-$n")"
   done
   for n in $(nodes 2>/dev/null) head; do
-    kill_node "$n"
+    kill_node "$n" all
   done
-  if [ -f "$dir/munge/munged.pid" ]; then
-    kill "$(cat "$dir/munge/munged.pid")" 2>/dev/null || true
-  fi
+  munged=$(cat "$dir/munge/munged.pid" 2>/dev/null || true)
+  [ -z "$munged" ] || kill "$munged" 2>/dev/null || true
   for n in $(nodes 2>/dev/null) head br; do
     ip netns del "$t-$n" 2>/dev/null || true
   done
   for _ in $(seq 50); do
-    [ -f "$dir/munge/munged.pid" ] && kill -0 "$(cat "$dir/munge/munged.pid")" 2>/dev/null || break
+    [ -n "$munged" ] && kill -0 "$munged" 2>/dev/null || break
     sleep 0.1
   done
+  # Anything else still reading DIR (a daemon of an earlier, interrupted start).
+  for p in /proc/[0-9]*; do
+    [ "${p#/proc/}" != $$ ] || continue
+    if tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q -F -- "$dir/"; then
+      kill -9 "${p#/proc/}" 2>/dev/null || true
+    fi
+  done
+  sleep 0.1
   left=$(leftovers "$t" "$inodes")
   rm -rf "$dir"
   if [ -n "$left" ]; then
@@ -116,7 +131,24 @@ leftovers() {
 case "$cmd" in
   down) down; exit $? ;;
   exec) [ $# -ge 2 ] || usage; in_node "$@" ;;
-  kill-node) [ $# -eq 1 ] || usage; kill_node "$1"; exit 0 ;;
+  kill-node)
+    # Power loss: the link goes first, so that peers see no FIN or RST, only silence.
+    [ $# -eq 1 ] || usage
+    ip -n "$(tag)-$1" link set eth0 down
+    kill_node "$1"
+    exit 0 ;;
+  revive)
+    [ $# -eq 1 ] || usage
+    ip -n "$(tag)-$1" link set eth0 up
+    nsenter -t "$(holder "$1")" --net --uts --ipc --mount slurmd -f "$dir/slurm.conf"
+    for _ in $(seq 300); do
+      state=$(nsenter -t "$(holder head)" --net --uts --ipc --mount env SLURM_CONF="$dir/slurm.conf" \
+        sinfo -h -n "$1" -o %t 2>/dev/null || true)
+      [ "$state" != idle ] || exit 0
+      sleep 0.2
+    done
+    echo "cluster.sh: $1 did not come back (state $state)" >&2
+    exit 71 ;;
   procs)
     [ $# -eq 1 ] || usage
     for p in $(node_pids "$1"); do echo "$p $(cat "/proc/$p/comm" 2>/dev/null)"; done
@@ -214,7 +246,7 @@ mount --bind "$dir/hosts" /etc/hosts
 echo ready > "$nd/holder.ready"
 exec sleep 2147483647
 HOLDER
-  nsenter --net="/run/netns/$t-$name" unshare --uts --mount --propagation private sh "$nd/holder.sh" \
+  nsenter --net="/run/netns/$t-$name" unshare --uts --ipc --mount --propagation private sh "$nd/holder.sh" \
     > "$nd/holder.log" 2>&1 &
   echo $! > "$nd/holder.pid"
 done
@@ -283,6 +315,8 @@ SlurmdTimeout=10
 MessageTimeout=5
 KillWait=5
 InactiveLimit=0
+# One failed task ends its step (what MPI sites set): the other ranks would wait for it forever.
+KillOnBadExit=1
 # Every node claims $cpus CPUs whatever the machine has, so that 8 ranks per node fit on 2 cores.
 SlurmdParameters=config_overrides
 SchedulerType=sched/builtin
@@ -297,12 +331,12 @@ CONF
 chmod 0644 "$dir/slurm.conf"
 
 export SLURM_CONF="$dir/slurm.conf"
-nsenter -t "$(holder head)" --net --uts --mount slurmctld -f "$dir/slurm.conf"
+nsenter -t "$(holder head)" --net --uts --ipc --mount slurmctld -f "$dir/slurm.conf"
 for name in $(nodes); do
-  nsenter -t "$(holder "$name")" --net --uts --mount slurmd -f "$dir/slurm.conf"
+  nsenter -t "$(holder "$name")" --net --uts --ipc --mount slurmd -f "$dir/slurm.conf"
 done
 for _ in $(seq 300); do
-  idle=$(nsenter -t "$(holder head)" --net --uts --mount sinfo -h -N -o '%N %t' 2>/dev/null | awk '$2 == "idle"' | wc -l)
+  idle=$(nsenter -t "$(holder head)" --net --uts --ipc --mount sinfo -h -N -o '%N %t' 2>/dev/null | awk '$2 == "idle"' | wc -l)
   if [ "$idle" -eq "$n" ]; then
     trap - EXIT
     echo "cluster.sh: $n nodes idle (head $(addr head); slurm.conf $dir/slurm.conf)"
@@ -311,5 +345,5 @@ for _ in $(seq 300); do
   sleep 0.2
 done
 echo "cluster.sh: the nodes did not become idle:" >&2
-nsenter -t "$(holder head)" --net --uts --mount sinfo -N >&2 || true
+nsenter -t "$(holder head)" --net --uts --ipc --mount sinfo -N >&2 || true
 exit 71

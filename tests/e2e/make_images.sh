@@ -19,7 +19,8 @@ chmod 0755 "$stage" "$stage/bin" "$stage/images" "$stage/configs" "$stage/topolo
 cp "$(dirname "$0")/../topology/xml/dgx-a100.xml" "$stage/topology/"
 chmod 0644 "$stage/topology/dgx-a100.xml"
 cp "$build/cexec" "$build/tests/e2e_tests" "$build/tests/mpi_tests" "$build/tests/slurm_tests" \
-  "$build/tests/build_tests" "$build/tests/probe" "$(dirname "$0")/../slurm/cluster.sh" "$stage/bin/"
+  "$build/tests/cluster_tests" "$build/tests/build_tests" "$build/tests/probe" "$(dirname "$0")/../cluster/cluster.sh" \
+  "$stage/bin/"
 cp "$build/cexec" "$stage/bin/cexec-suid"
 chmod 4755 "$stage/bin/cexec-suid"
 

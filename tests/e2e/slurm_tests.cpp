@@ -1,33 +1,19 @@
 // Node-instance tests under a real SLURM (Debian's slurm-wlm and munge): a one-node cluster is
-// started for the run (tests/slurm/cluster.sh), then srun and sbatch launch cexec ranks that must
+// started for the run (tests/cluster/cluster.sh --nodes 1), then srun and sbatch launch cexec ranks that must
 // share one container, with Open MPI inside reaching srun's PMIx server. Runs as root (slurmd
 // must); the unprivileged case submits as nobody.
 #define BOOST_TEST_MODULE cexec_slurm
-#include "harness.hpp"
+#include "cluster.hpp"
 #include "placement.hpp"
 
 using namespace e2e;
 
 namespace {
 
-std::string cluster_dir() { return "/tmp/cexec-slurm-" + std::to_string(::getpid()); }
-std::string cluster_script() { return stage() + "/bin/cluster.sh"; }
 std::string mpi_image() { return image("mpi.sqfs"); }
 
-Env slurm_env(Env env) {
-  env["SLURM_CONF"] = cluster_dir() + "/slurm.conf";
-  return env;
-}
-
-struct Cluster {
-  Cluster() {
-    BOOST_TEST_REQUIRE(is_root(), "the SLURM tests start slurmd and must run as root");
-    auto o = run({cluster_script(), "start", cluster_dir()}, base_env("/root"));
-    BOOST_TEST_REQUIRE(o.status == 0, "cannot start the test cluster: " << o);
-  }
-  ~Cluster() {
-    (void)run({cluster_script(), "stop", cluster_dir()}, base_env("/root"));
-  }
+struct Cluster : ClusterFixture {
+  Cluster() : ClusterFixture(1, 0) {}
 };
 
 void expect_check_passed(const std::string& out) {
@@ -46,7 +32,7 @@ BOOST_TEST_GLOBAL_FIXTURE(Cluster);
 BOOST_FIXTURE_TEST_SUITE(slurm, Case)
 
 BOOST_AUTO_TEST_CASE(srun_pmix_four_ranks) {
-  auto o = run({"srun", "--mpi=pmix", "-n", "4", cexec_bin(), mpi_image(), "mpi_probe", "check"}, slurm_env(env));
+  auto o = run(login({"srun", "--mpi=pmix", "-n", "4", cexec_bin(), mpi_image(), "mpi_probe", "check"}), env);
   BOOST_TEST_INFO(o);
   BOOST_CHECK_EQUAL(o.status, 0);
   expect_check_passed(o.out);
@@ -54,18 +40,19 @@ BOOST_AUTO_TEST_CASE(srun_pmix_four_ranks) {
 
 BOOST_AUTO_TEST_CASE(srun_pmix_runs_an_image_without_mpi_through_the_bridge) {
   // The image has no MPI library at all: the host's Open MPI (and its PMIx) are injected.
-  auto o = run({"srun", "--mpi=pmix", "-n", "4", cexec_bin(), image("nompi.sqfs"), "mpi_probe", "check"}, slurm_env(env));
+  auto o = run(login({"srun", "--mpi=pmix", "-n", "4", cexec_bin(), image("nompi.sqfs"), "mpi_probe", "check"}), env);
   BOOST_TEST_INFO(o);
   BOOST_CHECK_EQUAL(o.status, 0);
   expect_check_passed(o.out);
 }
 
 BOOST_AUTO_TEST_CASE(srun_ranks_join_one_instance_keyed_by_the_step) {
-  Env e = slurm_env(env);
+  Env e = env;
   e.erase("CEXEC_LINGER");
-  auto o = run({"srun", "--mpi=pmix", "-n", "4", cexec_bin(), "-v", mpi_image(), "true"}, e);
+  auto o = run(login({"srun", "--mpi=pmix", "-n", "4", cexec_bin(), "-v", mpi_image(), "true"}), e);
   BOOST_TEST_INFO(o);
   BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK(contains(o.err, "(from SLURM_JOB_ID+SLURM_STEP_ID, PMIX_NAMESPACE), job slurm:"));
   BOOST_CHECK(contains(o.err, "(from SLURM_JOB_ID+SLURM_STEP_ID), launcher slurm"));
   size_t created = 0;
   for (size_t pos = o.err.find("created node instance"); pos != std::string::npos;
@@ -76,19 +63,17 @@ BOOST_AUTO_TEST_CASE(srun_ranks_join_one_instance_keyed_by_the_step) {
 }
 
 BOOST_AUTO_TEST_CASE(sbatch_script) {
-  std::string out = work / "job.out";
-  write_text(work / "job.sh", "#!/bin/sh\n#SBATCH --ntasks=4\n#SBATCH --output=" + out +
+  std::string out = shared_dir() + "/job.out";
+  write_text(shared_dir() + "/job.sh", "#!/bin/sh\n#SBATCH --ntasks=4\n#SBATCH --output=" + out +
                                   "\nsrun --mpi=pmix " + cexec_bin() + " " + mpi_image() + " mpi_probe check\n");
-  auto o = run({"sbatch", "--wait", work / "job.sh"}, slurm_env(env));
+  auto o = run(login({"sbatch", "--wait", shared_dir() + "/job.sh"}), env);
   BOOST_TEST_INFO(o << " job output: " << read_text(out));
   BOOST_CHECK_EQUAL(o.status, 0);
   expect_check_passed(read_text(out));
 }
 
 BOOST_AUTO_TEST_CASE(srun_as_an_unprivileged_user) {
-  auto o = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "srun", "--mpi=pmix", "-n", "4",
-                cexec_bin(), mpi_image(), "mpi_probe", "check"},
-               slurm_env(env));
+  auto o = run(login(as_nobody({"srun", "--mpi=pmix", "-n", "4", cexec_bin(), mpi_image(), "mpi_probe", "check"})), env);
   BOOST_TEST_INFO(o);
   BOOST_CHECK_EQUAL(o.status, 0);
   expect_check_passed(o.out);
@@ -100,7 +85,7 @@ BOOST_AUTO_TEST_CASE(srun_ranks_bind_to_their_row_of_cexec_plan) {
   std::vector<std::string> argv{"srun", "-n", "2", "--cpu-bind=none", "--label", cexec_bin(), image("image.sqfs"),
                                 "probe", "placement"};
   argv.insert(argv.end(), placement_vars.begin(), placement_vars.end());
-  auto o = run(argv, slurm_env(env));
+  auto o = run(login(argv), env);
   BOOST_TEST_REQUIRE(o.status == 0, o);
   auto seen = parse_probe(o.out, [](const std::string& line) -> std::pair<int, std::string> {
     auto colon = line.find(": ");  // srun --label: "RANK: TEXT"

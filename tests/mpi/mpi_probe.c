@@ -7,9 +7,15 @@
  *   mpi_probe marker       print /etc/image-marker (which image the rank sees)
  *   mpi_probe cma          only the namespace and process_vm_readv checks (they fail without a
  *                          shared user namespace, where a large ping-pong would hang instead)
+ *   mpi_probe nodes        across nodes: rank 0 prints one "mpi_probe: rank R host H ..." line per
+ *                          rank (host, namespaces, the framework variables, where MASTER_ADDR
+ *                          resolves, whether the MPI library is the injected host one, the GPUs),
+ *                          its own address, then an allreduce; the test judges the lines
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static unsigned long long ns_inode(const char* which) {
@@ -180,6 +187,64 @@ static void bench(int rank, int size) {
   free(msg);
 }
 
+/* The first IPv4 address NAME resolves to, or "unresolved". */
+static void resolve(const char* name, char* out, size_t size) {
+  struct addrinfo hints = {0}, *res = NULL;
+  hints.ai_family = AF_INET;
+  snprintf(out, size, "unresolved");
+  if (name[0] != 0 && getaddrinfo(name, NULL, &hints, &res) == 0 && res != NULL) {
+    inet_ntop(AF_INET, &((struct sockaddr_in*)res->ai_addr)->sin_addr, out, (socklen_t)size);
+    freeaddrinfo(res);
+  }
+}
+
+/* Whether this process runs the host's libmpi injected by cexec (/.cexec/host/mpi). */
+static int injected_mpi(void) {
+  FILE* f = fopen("/proc/self/maps", "r");
+  char line[1024];
+  int found = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    found |= strstr(line, "/.cexec/host/mpi/") != NULL && strstr(line, "libmpi") != NULL; /* libmpi.so.40, libmpich.so.12 */
+  }
+  if (f) {
+    fclose(f);
+  }
+  return found;
+}
+
+enum { line_size = 768 };
+
+static int nodes(int rank, int size) {
+  char host[128] = "", master[256], line[line_size];
+  gethostname(host, sizeof host);
+  const char* addr = getenv("MASTER_ADDR");
+  resolve(addr ? addr : "", master, sizeof master);
+#define ENV(name) (getenv(name) ? getenv(name) : "-")
+  snprintf(line, sizeof line,
+           "mpi_probe: rank %d host %s user %llu mnt %llu RANK=%s WORLD_SIZE=%s LOCAL_RANK=%s LOCAL_WORLD_SIZE=%s "
+           "MASTER_ADDR=%s MASTER_PORT=%s resolves=%s mpi=%s CUDA_VISIBLE_DEVICES=%s",
+           rank, host, ns_inode("user"), ns_inode("mnt"), ENV("RANK"), ENV("WORLD_SIZE"), ENV("LOCAL_RANK"),
+           ENV("LOCAL_WORLD_SIZE"), ENV("MASTER_ADDR"), ENV("MASTER_PORT"), master,
+           injected_mpi() ? "host" : "image", ENV("CUDA_VISIBLE_DEVICES"));
+#undef ENV
+  char* all = rank == 0 ? malloc((size_t)line_size * (size_t)size) : NULL;
+  MPI_Gather(line, line_size, MPI_CHAR, all, line_size, MPI_CHAR, 0, MPI_COMM_WORLD);
+  long one = rank + 1, sum = 0;
+  MPI_Allreduce(&one, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
+  int ok = sum == (long)size * (size + 1) / 2;
+  if (rank == 0) {
+    for (int r = 0; r < size; ++r) {
+      printf("%s\n", all + (size_t)r * line_size);
+    }
+    char self[256];
+    resolve(host, self, sizeof self);
+    printf("mpi_probe: rank0 host %s address %s\n", host, self);
+    printf("mpi_probe: allreduce %s (%ld over %d ranks)\n", ok ? "ok" : "WRONG", sum, size);
+    free(all);
+  }
+  return ok ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
   int rank = 0, size = 1, rc = 0;
@@ -199,6 +264,8 @@ int main(int argc, char** argv) {
     sleep(argc > 2 ? (unsigned)atoi(argv[2]) : 5);
     rc = read_marker(marker, sizeof marker);
     printf("mpi_probe: rank %d after hold: %s\n", rank, marker);
+  } else if (strcmp(mode, "nodes") == 0) {
+    rc = nodes(rank, size);
   } else if (strcmp(mode, "bench") == 0) {
     bench(rank, size);
   } else if (strcmp(mode, "marker") == 0) {
