@@ -375,7 +375,11 @@ Result<Placement> plan(const Machine& m, const PlanRequest& req) {
                                          m.origin + "`"};
   }
   Placement p;
-  p.cpu_bind = req.cpu_bind == CpuBind::automatic ? (n_ranks > 1 ? CpuBind::cores : CpuBind::none) : req.cpu_bind;
+  // auto binds only when every rank can have cores of its own: ranks pinned to shared cores wait
+  // for each other (busy-polling MPI ranks above all) where the kernel would balance them, which is
+  // why Open MPI, too, stops binding when oversubscribed.
+  bool ranks_fit = n_ranks > 1 && n_ranks <= total_cores;
+  p.cpu_bind = req.cpu_bind == CpuBind::automatic ? (ranks_fit ? CpuBind::cores : CpuBind::none) : req.cpu_bind;
   p.gpu_bind = req.gpu_bind == GpuBind::automatic ? (n_ranks > 1 ? GpuBind::closest : GpuBind::none) : req.gpu_bind;
   p.gpu_source = req.gpus.source;
   p.gpu_variable = req.gpus.variable;
@@ -620,7 +624,9 @@ Result<Placement> plan(const Machine& m, const PlanRequest& req) {
     }
   }
   if (n_ranks > total_cores) {
-    p.notes.push_back(plural(n_ranks, "rank") + " on " + plural(total_cores, "allowed core") + ": cores are shared evenly");
+    p.notes.push_back(plural(n_ranks, "rank") + " on " + plural(total_cores, "allowed core") +
+                      (p.cpu_bind == CpuBind::none ? ": not bound (cpu-bind=auto binds only ranks that fit)"
+                                                   : ": cores are shared evenly"));
   }
 
   // 4. Apply the binding mode to the CPU sets; memory follows the NUMA node.

@@ -93,7 +93,7 @@ BOOST_TEST_GLOBAL_FIXTURE(Cluster);
 BOOST_FIXTURE_TEST_SUITE(cluster, ClusterCase)
 
 BOOST_AUTO_TEST_CASE(srun_pmix_three_nodes_six_ranks) {
-  auto o = run(login(concat({"srun", "-w", "node[1-3]", "-n", "6", "--mpi=pmix"}, probe_nodes(mpi_image()))), env);
+  auto o = run(login(concat({"srun", "-N", "3", "--ntasks-per-node=2", "--mpi=pmix"}, probe_nodes(mpi_image()))), env);
   BOOST_TEST_INFO(o);
   BOOST_CHECK_EQUAL(o.status, 0);
   expect_job_across_nodes(parse_nodes_report(o.out), 6, {{"node1", 2}, {"node2", 2}, {"node3", 2}});

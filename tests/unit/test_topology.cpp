@@ -304,10 +304,28 @@ BOOST_AUTO_TEST_CASE(a_host_topology_is_planned_inside_the_mask_and_applied) {
   BOOST_TEST(!plan_rank(m, in).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(more_ranks_than_cores_are_not_bound_by_auto) {
+  // Pinned to shared cores, busy-polling ranks wait for each other; the kernel balances them.
+  Machine m = machine("2socket-noio");
+  PlanRequest req;
+  req.ranks = 4;
+  req.allowed_cpus = {0, 1, 16, 17};
+  Placement p = plan(m, req).value();
+  BOOST_TEST((p.cpu_bind == CpuBind::none));
+  for (const auto& r : p.ranks) {
+    BOOST_TEST(format_cpu_list(r.cpus) == "0-1,16-17");
+  }
+  BOOST_TEST(p.notes.size() == 1u);
+  BOOST_TEST(p.notes[0].find("not bound") != std::string::npos, p.notes[0]);
+  req.ranks = 2;  // ranks that fit get cores of their own
+  BOOST_TEST((plan(m, req).value().cpu_bind == CpuBind::cores));
+}
+
 BOOST_AUTO_TEST_CASE(more_ranks_than_cores_share_them_evenly) {
   Machine m = machine("2socket-noio");
   PlanRequest req;
   req.ranks = 4;
+  req.cpu_bind = CpuBind::cores;
   req.allowed_cpus = {0, 16, 1, 17};
   std::sort(req.allowed_cpus.begin(), req.allowed_cpus.end());
   Placement p = plan(m, req).value();
