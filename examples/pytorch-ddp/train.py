@@ -79,6 +79,7 @@ def placement(threads):
     return (f"rank {env['RANK']}/{env['WORLD_SIZE']} local {env.get('LOCAL_RANK', '?')}/"
             f"{env.get('LOCAL_WORLD_SIZE', '?')} on {socket.gethostname()} pid {os.getpid()} "
             f"cpus {cpu_list(os.sched_getaffinity(0))} threads {threads} "
+            f"gpus {env.get('CUDA_VISIBLE_DEVICES', '-') or '-'} "
             f"master {env['MASTER_ADDR']}:{env['MASTER_PORT']} in {where}")
 
 

@@ -16,7 +16,8 @@
 #       capture of a GPU node (CEXEC_TOPOLOGY, --topology).
 #   cluster.sh down DIR           kill everything in the nodes' namespaces, remove them and DIR,
 #                                 then check that nothing remains (exit 1 naming what does)
-#   cluster.sh exec DIR NODE CMD...   run CMD on NODE (head, node1, ...) with SLURM_CONF set
+#   cluster.sh exec DIR NODE CMD...   run CMD on NODE (head, node1, ...) with SLURM_CONF set, in the
+#                                     current folder when NODE sees it
 #   cluster.sh kill-node DIR NODE     NODE dies: its link goes down, then every process in its
 #                                     namespaces (slurmd, slurmstepd, tasks, cexec) gets SIGKILL
 #   cluster.sh revive DIR NODE        link up, slurmd again; waits until NODE is idle
@@ -68,7 +69,9 @@ kill_node() {
 in_node() {
   node=$1
   shift
-  exec nsenter -t "$(holder "$node")" --net --uts --ipc --mount env SLURM_CONF="$dir/slurm.conf" "$@"
+  # The caller's folder when the node sees it (the shared filesystem), else /, as ssh would.
+  exec nsenter -t "$(holder "$node")" --net --uts --ipc --mount env SLURM_CONF="$dir/slurm.conf" \
+    sh -c 'cd "$1" 2>/dev/null || cd /; shift; exec "$@"' sh "$PWD" "$@"
 }
 
 down() {

@@ -1,13 +1,16 @@
 // The main job end to end (label `training`): the PyTorch example image (built once, or reused from
-// the cache keyed by its definition file; tests/e2e/make_training_stage.sh) runs train.py for one
-// epoch under mpirun and under a real SLURM (srun --mpi=pmix and sbatch train.sbatch). Each run must
-// end with the ranks agreeing on the model (equal parameter checksums) and an accuracy above chance,
-// and each rank must see the right framework variables (RANK, WORLD_SIZE, MASTER_ADDR...).
+// the cache keyed by its definition file; tests/e2e/make_training_stage.sh) runs train.py under
+// mpirun on this machine, and across two nodes of the SLURM cluster of namespace nodes
+// (tests/cluster/cluster.sh; both are GPU nodes on the fake driver): srun --mpi=pmix, mpirun inside
+// sbatch, and the example's own train.sbatch with --gres=gpu:2. Each run must end with the ranks
+// agreeing on the model (equal parameter checksums) and the accuracy of a one-node run, and each rank
+// must see the right framework variables (RANK, WORLD_SIZE, MASTER_ADDR...) and its GPU.
 // Runs as root (slurmd must); the mpirun case also runs as nobody.
 #define BOOST_TEST_MODULE cexec_training
-#include "harness.hpp"
+#include "cluster.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <regex>
 
 using namespace e2e;
@@ -17,18 +20,6 @@ namespace {
 std::string training_dir() { return stage() + "/training"; }
 std::string pytorch_image() { return training_dir() + "/pytorch.img"; }
 std::string train_py() { return training_dir() + "/train.py"; }
-std::string cluster_dir() { return "/tmp/cexec-slurm-training-" + std::to_string(::getpid()); }
-std::string cluster_script() { return stage() + "/bin/cluster.sh"; }
-
-Env slurm_env(Env env) {
-  env["SLURM_CONF"] = cluster_dir() + "/slurm.conf";
-  return env;
-}
-
-std::vector<std::string> as_nobody(std::vector<std::string> argv) {
-  argv.insert(argv.begin(), {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
-  return argv;
-}
 
 std::vector<std::string> mpirun(int ranks, std::vector<std::string> args) {
   std::vector<std::string> argv{"mpirun", "-np", std::to_string(ranks), "--oversubscribe"};
@@ -39,8 +30,9 @@ std::vector<std::string> mpirun(int ranks, std::vector<std::string> args) {
   return argv;
 }
 
-// train.py's summary: every rank's checksum equal, accuracy above chance (0.1 for ten digits).
-void expect_trained(const std::string& out, int ranks) {
+// train.py's summary: every rank's checksum equal, accuracy above chance (0.1 for ten digits);
+// returns the accuracy.
+double expect_trained(const std::string& out, int ranks) {
   BOOST_CHECK(contains(out, "world size " + std::to_string(ranks)));
   for (int r = 0; r < ranks; ++r) {
     std::string placement = "rank " + std::to_string(r) + "/" + std::to_string(ranks) + " local ";
@@ -54,6 +46,49 @@ void expect_trained(const std::string& out, int ranks) {
   double acc = std::stod(m[1]);
   BOOST_CHECK_MESSAGE(acc > 0.3, "accuracy " << acc << " is not above chance");
   BOOST_CHECK(contains(out, "throughput "));
+  return acc;
+}
+
+// The accuracy of four ranks on one node (mpirun_four_ranks_on_one_node) with the same seed and
+// epochs: four ranks across two nodes compute the same training, so they must reach it too.
+double one_node_accuracy = -1;
+
+void expect_as_accurate_as_one_node(double acc) {
+  BOOST_TEST_REQUIRE(one_node_accuracy > 0, "the one-node run came first and reported its accuracy");
+  BOOST_CHECK_MESSAGE(std::abs(acc - one_node_accuracy) <= 0.02, "accuracy " << acc << " across nodes, "
+                                                                            << one_node_accuracy << " on one node");
+}
+
+// Every rank's placement line: "rank R/W local L/LW on HOST ... gpus G master ADDR:PORT in ...".
+struct Placed {
+  int rank, local;
+  std::string host, gpus, master;
+};
+std::vector<Placed> placements(const std::string& out) {
+  std::vector<Placed> v;
+  std::regex line(R"(rank (\d+)/\d+ local (\d+)/\d+ on (\S+) .* gpus (\S+) master (\S+) in )");
+  std::istringstream in(out);
+  for (std::string l; std::getline(in, l);) {
+    std::smatch m;
+    if (std::regex_search(l, m, line)) {
+      v.push_back({std::stoi(m[1]), std::stoi(m[2]), m[3], m[4], m[5]});
+    }
+  }
+  return v;
+}
+
+// Two ranks on each of node1 and node2, all with node1 (rank 0's node) as the rendezvous host.
+void expect_two_nodes(const std::string& out) {
+  auto v = placements(out);
+  BOOST_REQUIRE_EQUAL(v.size(), 4u);
+  std::map<std::string, int> per_node;
+  for (const auto& p : v) {
+    ++per_node[p.host];
+    BOOST_CHECK_MESSAGE(p.master.starts_with(v[0].master.substr(0, v[0].master.find(':'))), "rank " << p.rank);
+    BOOST_CHECK_EQUAL(p.master, v[0].master);
+  }
+  BOOST_CHECK_EQUAL(per_node["node1"], 2);
+  BOOST_CHECK_EQUAL(per_node["node2"], 2);
 }
 
 // What each rank sees, one line per rank: "R W LR LWS ADDR PORT".
@@ -82,30 +117,24 @@ void expect_one_port(const std::vector<std::string>& lines) {
   BOOST_CHECK(port >= 20000 && port < 30000);
 }
 
-// slurmstepd's PMIx plugin removes its /tmp/spmix_appdir_* folder after the step has ended, a
-// moment after srun returns; that folder is SLURM's, so wait for it before the leftover check.
-void wait_for_slurm_step_cleanup() {
-  for (int i = 0; i < 100; ++i) {
-    bool any = false;
-    for (const auto& e : fs::directory_iterator("/tmp")) {
-      any = any || e.path().filename().string().starts_with("spmix_appdir_");
-    }
-    if (!any) {
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-}
+struct Cluster : ClusterFixture {
+  Cluster() : ClusterFixture(2, 2) { e2e::command_timeout = std::chrono::seconds(600); }
+};
 
-struct Cluster {
-  Cluster() {
-    BOOST_TEST_REQUIRE(is_root(), "the training tests start slurmd and must run as root");
-    e2e::command_timeout = std::chrono::seconds(600);
-    auto o = run({cluster_script(), "start", cluster_dir()}, base_env("/root"));
-    BOOST_TEST_REQUIRE(o.status == 0, "cannot start the test cluster: " << o);
+// A case whose home and work folder are on the shared filesystem, so every node sees them.
+struct TrainingCase : Case {
+  std::string dir;
+  TrainingCase() {
+    static int n = 0;
+    dir = shared_dir() + "/training" + std::to_string(++n);
+    fs::create_directories(dir + "/home");
+    fs::permissions(dir, fs::perms::all | fs::perms::sticky_bit);
+    fs::permissions(dir + "/home", fs::perms::all | fs::perms::sticky_bit);
+    env["HOME"] = dir + "/home";
   }
-  ~Cluster() {
-    (void)run({cluster_script(), "stop", cluster_dir()}, base_env("/root"));
+  void teardown() {
+    expect_nodes_clean();
+    Case::teardown();
   }
 };
 
@@ -113,7 +142,7 @@ struct Cluster {
 
 BOOST_TEST_GLOBAL_FIXTURE(Cluster);
 
-BOOST_FIXTURE_TEST_SUITE(training, Case)
+BOOST_FIXTURE_TEST_SUITE(training, TrainingCase)
 
 BOOST_AUTO_TEST_CASE(mpirun_two_ranks_one_epoch) {
   auto o = run(mpirun(2, {cexec_bin(), pytorch_image(), "python3", train_py(), "--epochs", "1"}), env, work.path());
@@ -121,6 +150,13 @@ BOOST_AUTO_TEST_CASE(mpirun_two_ranks_one_epoch) {
   BOOST_CHECK_EQUAL(o.status, 0);
   expect_trained(o.out, 2);
   BOOST_CHECK(contains(o.out, "master 127.0.0.1:"));
+}
+
+BOOST_AUTO_TEST_CASE(mpirun_four_ranks_on_one_node) {
+  auto o = run(mpirun(4, {cexec_bin(), pytorch_image(), "python3", train_py(), "--epochs", "1"}), env, work.path());
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  one_node_accuracy = expect_trained(o.out, 4);
 }
 
 BOOST_AUTO_TEST_CASE(mpirun_as_an_unprivileged_user) {
@@ -131,32 +167,55 @@ BOOST_AUTO_TEST_CASE(mpirun_as_an_unprivileged_user) {
   expect_trained(o.out, 2);
 }
 
-BOOST_AUTO_TEST_CASE(srun_pmix_two_ranks_one_epoch) {
-  auto o = run({"srun", "--mpi=pmix", "-n", "2", cexec_bin(), pytorch_image(), "python3", train_py(), "--epochs", "1"},
-               slurm_env(env), work.path());
-  wait_for_slurm_step_cleanup();
+BOOST_AUTO_TEST_CASE(srun_two_nodes_two_ranks_each) {
+  auto o = run(login({"srun", "-N", "2", "--ntasks-per-node=2", "--mpi=pmix", cexec_bin(), pytorch_image(), "python3",
+                      train_py(), "--epochs", "1"}),
+               env, dir);
   BOOST_TEST_INFO(o);
   BOOST_CHECK_EQUAL(o.status, 0);
-  expect_trained(o.out, 2);
+  expect_as_accurate_as_one_node(expect_trained(o.out, 4));
+  expect_two_nodes(o.out);
+  BOOST_CHECK(contains(o.out, "master node1:"));
 }
 
-BOOST_AUTO_TEST_CASE(sbatch_train_sbatch) {
-  // The example's own batch script, submitted from a folder holding train.py, as a user would.
-  fs::copy_file(training_dir() + "/train.sbatch", work / "train.sbatch");
-  fs::copy_file(train_py(), work / "train.py");
-  auto o = run({"sbatch", "--wait", "--export=ALL,CEXEC=" + cexec_bin() + ",IMAGE=" + pytorch_image(), "train.sbatch",
-                "--epochs", "1"},
-               slurm_env(env), work.path());
-  wait_for_slurm_step_cleanup();
+BOOST_AUTO_TEST_CASE(mpirun_inside_sbatch_on_two_nodes) {
+  // mpirun on node1 (the batch host) starts an orted on node2 through srun.
+  std::string job = dir + "/mpirun.sh";
+  write_text(job, "#!/bin/sh\n#SBATCH -N 2 --ntasks-per-node=2\nmpirun --allow-run-as-root " + cexec_bin() + " " +
+                      pytorch_image() + " python3 " + train_py() + " --epochs 1\n");
+  auto o = run(login({"sbatch", "--wait", "--output=" + dir + "/mpirun.out", job}), env, dir);
+  std::string out = read_text(dir + "/mpirun.out");
+  BOOST_TEST_INFO(o << " job output: " << out);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  expect_as_accurate_as_one_node(expect_trained(out, 4));
+  expect_two_nodes(out);
+}
+
+BOOST_AUTO_TEST_CASE(sbatch_train_sbatch_on_two_gpu_nodes) {
+  // The example's own batch script as written, submitted from a folder holding train.py, with the
+  // GPU request on the command line: each rank must see the GPU that SLURM gave its node, its own.
+  fs::copy_file(training_dir() + "/train.sbatch", dir + "/train.sbatch");
+  fs::copy_file(train_py(), dir + "/train.py");
+  // This machine's hwloc topology has no GPU: cexec plans with a GPU node's capture instead.
+  std::string exports = "--export=ALL,CEXEC=" + cexec_bin() + ",IMAGE=" + pytorch_image() +
+                        ",CEXEC_TOPOLOGY=" + stage() + "/topology/dgx-a100.xml";
+  auto o = run(login({"sbatch", "--wait", "-N", "2", "--ntasks-per-node=2", "--gres=gpu:2", exports, "train.sbatch",
+                      "--epochs", "1"}),
+               env, dir);
   std::string job_out;
-  for (const auto& e : fs::directory_iterator(work.path())) {
+  for (const auto& e : fs::directory_iterator(dir)) {
     if (e.path().filename().string().starts_with("pytorch-ddp-")) {
       job_out = read_text(e.path());
     }
   }
   BOOST_TEST_INFO(o << " job output: " << job_out);
   BOOST_CHECK_EQUAL(o.status, 0);
-  expect_trained(job_out, 4);
+  expect_as_accurate_as_one_node(expect_trained(job_out, 4));
+  expect_two_nodes(job_out);
+  for (const auto& p : placements(job_out)) {
+    BOOST_CHECK_MESSAGE(p.gpus == std::to_string(p.local), "rank " << p.rank << " on " << p.host << " sees GPUs "
+                                                                    << p.gpus << ", expected " << p.local);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(mpi4py_allreduce_in_the_same_image) {
@@ -178,14 +237,17 @@ BOOST_AUTO_TEST_CASE(framework_env_under_mpirun) {
   expect_one_port(lines);
 }
 
-BOOST_AUTO_TEST_CASE(framework_env_under_srun) {
-  auto o = run({"srun", "-n", "2", cexec_bin(), pytorch_image(), "sh", "-c", show_framework_env}, slurm_env(env));
+BOOST_AUTO_TEST_CASE(framework_env_under_srun_across_nodes) {
+  auto o = run(login({"srun", "-N", "2", "--ntasks-per-node=2", cexec_bin(), pytorch_image(), "sh", "-c",
+                      show_framework_env}),
+               env);
   BOOST_TEST_INFO(o);
   BOOST_CHECK_EQUAL(o.status, 0);
   auto lines = framework_lines(o.out);
-  BOOST_REQUIRE_EQUAL(lines.size(), 2u);
-  BOOST_CHECK(lines[0].starts_with("0 2 0 2 127.0.0.1 "));
-  BOOST_CHECK(lines[1].starts_with("1 2 1 2 127.0.0.1 "));
+  BOOST_REQUIRE_EQUAL(lines.size(), 4u);
+  for (int r = 0; r < 4; ++r) {
+    BOOST_CHECK(lines[r].starts_with(std::to_string(r) + " 4 " + std::to_string(r % 2) + " 2 node1 "));
+  }
   expect_one_port(lines);
 }
 
