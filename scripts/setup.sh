@@ -6,7 +6,7 @@ set -eu
 # mpich and libmpich-dev (the MPI bridge's MPICH tests) install next to Open MPI without changing
 # what mpirun, mpicc and libmpi.so resolve to: Debian's alternatives rank Open MPI (50) above MPICH
 # (40), and MPICH's commands keep their own names (mpiexec.hydra, mpicc.mpich, mpichversion).
-packages="build-essential cmake ninja-build pkg-config git util-linux
+packages="build-essential cmake ninja-build pkg-config git util-linux iproute2
   libcli11-dev libboost-test-dev libcap-dev libfuse3-dev fuse3 libsquashfuse-dev squashfuse
   zlib1g-dev liblzma-dev liblzo2-dev liblz4-dev libzstd-dev libbz2-dev
   libarchive-dev libseccomp-dev nlohmann-json3-dev
