@@ -171,7 +171,8 @@ BOOST_AUTO_TEST_CASE(one_rank_creates_the_others_join) {
   BOOST_CHECK_EQUAL(o.status, 0);
   BOOST_CHECK_EQUAL(count(o.err, "created node instance @"), 1u);
   BOOST_CHECK_EQUAL(count(o.err, "joined node instance @"), 3u);
-  BOOST_CHECK(contains(o.err, "(from PMIX_NAMESPACE), launcher openmpi"));
+  BOOST_CHECK(contains(o.err, "(from PMIX_NAMESPACE, OMPI_MCA_ess_base_jobid+OMPI_MCA_orte_hnp_uri), job ompi:"));
+  BOOST_CHECK(contains(o.err, "(from OMPI_MCA_ess_base_jobid+OMPI_MCA_orte_hnp_uri), launcher openmpi"));
   BOOST_CHECK(contains(o.err, "local rank 3 of 4"));
 }
 
