@@ -92,10 +92,10 @@ rm -rf "$tmp/mpi-rootfs"
 echo "== image"
 echo "squashfs:  $img ($(stat -c %s "$img") bytes; host Open MPI closure, busybox, mpi_probe)"
 "$repo/tests/cluster/cluster.sh" up "$cluster" --nodes "$nodes" --cpus 8 --share "$tmp"
-echo "slurm:     $(srun --version) (slurmctld on the head node, one slurmd per node; SlurmdTimeout 10 s)"
+login="$repo/tests/cluster/cluster.sh exec $cluster head"
+echo "slurm:     $($login srun --version) (slurmctld on the head node, one slurmd per node; SlurmdTimeout 10 s)"
 echo
 
-login="$repo/tests/cluster/cluster.sh exec $cluster head"
 ks=$(seq -s, 1 "$nodes")
 status=0
 
