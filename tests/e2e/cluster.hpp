@@ -27,6 +27,22 @@ inline std::vector<std::string> as_nobody(std::vector<std::string> argv) {
 // A command run on the login node (the head), where users call srun, sbatch and salloc.
 inline std::vector<std::string> login(std::vector<std::string> argv) { return on("head", std::move(argv)); }
 
+// Open MPI 4.1.4 crashes now and then at the start or end of very short jobs here, bare as well
+// (ENVIRONMENT.md; its own handler prints "*** Process received signal ***"). Such a run is
+// reported in the log and run once more; a run with a cexec error never is.
+inline bool is_open_mpi_crash(const Outcome& o, const std::string& job_output = "") {
+  std::string all = o.err + o.out + job_output;
+  return o.status != 0 && contains(all, "*** Process received signal ***") && !contains(all, "cexec: ");
+}
+inline Outcome run_mpi_job(const std::vector<std::string>& argv, const Env& env, const std::string& cwd = "/") {
+  auto o = run(argv, env, cwd);
+  if (is_open_mpi_crash(o)) {
+    BOOST_TEST_MESSAGE("Open MPI crashed in this run; running it once more: " << o);
+    o = run(argv, env, cwd);
+  }
+  return o;
+}
+
 // The processes of cexec (cexec itself, its FUSE server, node-instance keepers) on NODE.
 inline std::vector<std::string> cexec_processes_on(const std::string& node) {
   auto o = run({cluster_script(), "procs", cluster_dir(), node}, base_env("/root"));
