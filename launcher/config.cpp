@@ -43,7 +43,7 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
       } else if (value == "no" || value == "false") {
         out = false;
       } else {
-        return "`" + std::string(key) + "` must be yes or no, got `" + std::string(value) + "`";
+        return '`' + std::string(key) + "` must be yes or no, got `" + std::string(value) + "`";
       }
       return "";
     };

@@ -1,0 +1,36 @@
+# CMake generated Testfile for 
+# Source directory: /work/wt-install/tests/e2e
+# Build directory: /work/wt-install/b-rel/tests/e2e
+# 
+# This file includes the relevant testing commands required for 
+# testing this directory and lists subdirectories to be tested as well.
+add_test([=[e2e_images]=] "/work/wt-install/tests/e2e/make_images.sh" "/work/wt-install/b-rel" "/tmp/cexec-e2e-123309b6b5")
+set_tests_properties([=[e2e_images]=] PROPERTIES  FIXTURES_SETUP "e2e" LABELS "root;userns" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;56;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
+add_test([=[e2e_cleanup]=] "rm" "-rf" "/tmp/cexec-e2e-123309b6b5")
+set_tests_properties([=[e2e_cleanup]=] PROPERTIES  FIXTURES_CLEANUP "e2e" LABELS "root;userns" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;58;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
+add_test([=[e2e_root]=] "/tmp/cexec-e2e-123309b6b5/bin/e2e_tests")
+set_tests_properties([=[e2e_root]=] PROPERTIES  ENVIRONMENT "CEXEC_E2E_STAGE=/tmp/cexec-e2e-123309b6b5" FIXTURES_REQUIRED "e2e" LABELS "root" RUN_SERIAL "ON" TIMEOUT "900" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;61;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
+add_test([=[e2e_user]=] "setpriv" "--reuid=65534" "--regid=65534" "--clear-groups" "/tmp/cexec-e2e-123309b6b5/bin/e2e_tests")
+set_tests_properties([=[e2e_user]=] PROPERTIES  ENVIRONMENT "CEXEC_E2E_STAGE=/tmp/cexec-e2e-123309b6b5" FIXTURES_REQUIRED "e2e" LABELS "userns" RUN_SERIAL "ON" TIMEOUT "900" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;62;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
+add_test([=[e2e_root_private]=] "/tmp/cexec-e2e-123309b6b5/bin/e2e_tests")
+set_tests_properties([=[e2e_root_private]=] PROPERTIES  ENVIRONMENT "CEXEC_E2E_STAGE=/tmp/cexec-e2e-123309b6b5;CEXEC_E2E_PRIVATE=1" FIXTURES_REQUIRED "e2e" LABELS "root" RUN_SERIAL "ON" TIMEOUT "900" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;64;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
+add_test([=[e2e_user_private]=] "setpriv" "--reuid=65534" "--regid=65534" "--clear-groups" "/tmp/cexec-e2e-123309b6b5/bin/e2e_tests")
+set_tests_properties([=[e2e_user_private]=] PROPERTIES  ENVIRONMENT "CEXEC_E2E_STAGE=/tmp/cexec-e2e-123309b6b5;CEXEC_E2E_PRIVATE=1" FIXTURES_REQUIRED "e2e" LABELS "userns" RUN_SERIAL "ON" TIMEOUT "900" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;65;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
+add_test([=[mpi_root]=] "/tmp/cexec-e2e-123309b6b5/bin/mpi_tests")
+set_tests_properties([=[mpi_root]=] PROPERTIES  ENVIRONMENT "CEXEC_E2E_STAGE=/tmp/cexec-e2e-123309b6b5" FIXTURES_REQUIRED "e2e" LABELS "mpi;root" RUN_SERIAL "ON" TIMEOUT "900" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;77;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
+add_test([=[mpi_user]=] "setpriv" "--reuid=65534" "--regid=65534" "--clear-groups" "/tmp/cexec-e2e-123309b6b5/bin/mpi_tests" "--run_test=!mpi/two_users_never_share" "--run_test=!mpi/an_instance_socket_held_by_another_user_is_refused")
+set_tests_properties([=[mpi_user]=] PROPERTIES  ENVIRONMENT "CEXEC_E2E_STAGE=/tmp/cexec-e2e-123309b6b5" FIXTURES_REQUIRED "e2e" LABELS "mpi;userns" RUN_SERIAL "ON" TIMEOUT "900" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;78;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
+add_test([=[slurm]=] "/tmp/cexec-e2e-123309b6b5/bin/slurm_tests")
+set_tests_properties([=[slurm]=] PROPERTIES  ENVIRONMENT "CEXEC_E2E_STAGE=/tmp/cexec-e2e-123309b6b5" FIXTURES_REQUIRED "e2e" LABELS "slurm;root" RUN_SERIAL "ON" TIMEOUT "900" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;87;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
+add_test([=[e2e_build_root]=] "/tmp/cexec-e2e-123309b6b5/bin/build_tests")
+set_tests_properties([=[e2e_build_root]=] PROPERTIES  ENVIRONMENT "CEXEC_E2E_STAGE=/tmp/cexec-e2e-123309b6b5" FIXTURES_REQUIRED "e2e" LABELS "root" RUN_SERIAL "ON" TIMEOUT "900" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;94;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
+add_test([=[e2e_build_user]=] "setpriv" "--reuid=65534" "--regid=65534" "--clear-groups" "/tmp/cexec-e2e-123309b6b5/bin/build_tests")
+set_tests_properties([=[e2e_build_user]=] PROPERTIES  ENVIRONMENT "CEXEC_E2E_STAGE=/tmp/cexec-e2e-123309b6b5" FIXTURES_REQUIRED "e2e" LABELS "userns" RUN_SERIAL "ON" TIMEOUT "900" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;95;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
+add_test([=[e2e_build_debootstrap]=] "setpriv" "--reuid=65534" "--regid=65534" "--clear-groups" "/tmp/cexec-e2e-123309b6b5/bin/build_tests" "--run_test=debootstrap")
+set_tests_properties([=[e2e_build_debootstrap]=] PROPERTIES  ENVIRONMENT "CEXEC_E2E_STAGE=/tmp/cexec-e2e-123309b6b5" FIXTURES_REQUIRED "e2e" LABELS "debootstrap;userns" RUN_SERIAL "ON" TIMEOUT "1200" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;103;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
+add_test([=[gpu]=] "/work/wt-install/tests/gpu/run_gpu_checks.sh" "/work/wt-install/b-rel")
+set_tests_properties([=[gpu]=] PROPERTIES  LABELS "gpu" SKIP_RETURN_CODE "77" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;121;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
+add_test([=[training_image]=] "/work/wt-install/tests/e2e/make_training_stage.sh" "/work/wt-install" "/work/wt-install/b-rel" "/tmp/cexec-e2e-123309b6b5")
+set_tests_properties([=[training_image]=] PROPERTIES  FIXTURES_REQUIRED "e2e" FIXTURES_SETUP "training" LABELS "training" RUN_SERIAL "ON" TIMEOUT "2400" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;131;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
+add_test([=[training]=] "/tmp/cexec-e2e-123309b6b5/bin/training_tests")
+set_tests_properties([=[training]=] PROPERTIES  ENVIRONMENT "CEXEC_E2E_STAGE=/tmp/cexec-e2e-123309b6b5" FIXTURES_REQUIRED "e2e;training" LABELS "training" RUN_SERIAL "ON" TIMEOUT "1800" _BACKTRACE_TRIPLES "/work/wt-install/tests/e2e/CMakeLists.txt;135;add_test;/work/wt-install/tests/e2e/CMakeLists.txt;0;")
