@@ -75,6 +75,9 @@ BOOST_AUTO_TEST_CASE(help_and_version) {
   auto v = run_cexec({"--version"}, env);
   BOOST_CHECK_EQUAL(v.status, 0);
   BOOST_CHECK(v.out.starts_with("cexec "));
+  // The commit and the compiled-in features, one line each (docs/packaging.md).
+  BOOST_CHECK_MESSAGE(contains(v.out, "\ncommit: ") && !contains(v.out, "commit: \n"), v.out);
+  BOOST_CHECK_MESSAGE(contains(v.out, "\nfeatures: squashfs"), v.out);
   auto h = run_cexec({"--help"}, env);
   BOOST_CHECK(contains(h.out, "Exit status"));
 }

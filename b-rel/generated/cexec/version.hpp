@@ -1,4 +1,0 @@
-#pragma once
-namespace cexec {
-inline constexpr const char* version_string = "0.1.0";
-}
