@@ -225,10 +225,9 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
+    // CLI11 shows the selected (sub)subcommand's help, its usage line naming the whole path
+    // ("cexec mpi check"), which the man pages (help2man) take as the synopsis.
     out.text = app.help();
-    for (auto* sub : app.get_subcommands()) {
-      out.text = sub->help();
-    }
     return out;
   } catch (const CLI::CallForVersion&) {
     out.text = version_text();

@@ -22,10 +22,13 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
   size_t line_no = 0;
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string_view line = trim_blanks(text.substr(0, nl));
+    std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     ++line_no;
-    if (line.empty() || line.front() == '#') {
+    // '#' starts a comment anywhere, as in mpi.conf and the GPU lists (README's examples end lines
+    // with one).
+    line = trim_blanks(line.substr(0, line.find('#')));
+    if (line.empty()) {
       continue;
     }
     auto bad = [&](const std::string& why) {

@@ -1,5 +1,6 @@
 // The admin configuration (/etc/cexec/cexec.conf), parsed as pure text. Format: one
-// "key = value" per line, '#' comments. Keys:
+// "key = value" per line; '#' starts a comment (a whole line or the rest of one). Keys (the
+// commented sample dist/cexec.conf, installed as /etc/cexec/cexec.conf, documents each):
 //   bind = SPEC                  a default bind added to every container (Apptainer "bind path")
 //   deny-destination = PATH      users may not bind onto PATH or below it (repeatable)
 //   allow-writable-tmpfs = yes|no

@@ -53,6 +53,18 @@ BOOST_AUTO_TEST_CASE(every_key_is_parsed) {
   BOOST_TEST(cfg.max_binds == 8u);
 }
 
+BOOST_AUTO_TEST_CASE(a_comment_may_end_a_line) {
+  // As in README's example and in mpi.conf: `#` starts a comment wherever it is.
+  Config cfg = parse_ok(
+      "bind = /scratch                     # default binds\n"
+      "allow-writable = no#no blank needed\n"
+      "max-binds = 64   # limit\n");
+  BOOST_TEST_REQUIRE(cfg.binds.size() == 1u);
+  BOOST_TEST((cfg.binds[0] == BindSpec{"/scratch", "", false}));
+  BOOST_TEST(!cfg.allow_writable);
+  BOOST_TEST(cfg.max_binds == 64u);
+}
+
 BOOST_AUTO_TEST_CASE(boolean_spellings) {
   const std::pair<const char*, bool> cases[] = {{"yes", true}, {"true", true}, {"no", false}, {"false", false}};
   for (const auto& [word, value] : cases) {
