@@ -62,11 +62,13 @@ for kind in lmod tcl; do
     module load cexec
     command -v cexec
     man -w cexec-exec
+    case $MANPATH in *:) echo "system man pages kept" ;; *) echo "MANPATH=$MANPATH hides the system man pages" ;; esac
     module unload cexec
     echo "after unload: $(command -v cexec || echo none)"' _ "$prefix/share/cexec/modulefiles/$kind" 2>&1) ||
     fail "module load cexec ($kind) failed: $out"
   expected="$prefix/bin/cexec
 $prefix/share/man/man1/cexec-exec.1
+system man pages kept
 after unload: none"
   [ "$out" = "$expected" ] || fail "module load cexec ($kind): expected
 $expected
