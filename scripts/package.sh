@@ -38,7 +38,7 @@ echo "package: $deb"
 lintian --info --display-info --pedantic "$out"/cexec_"$version"_*.changes >"$out/lintian.txt" 2>&1 || true
 unexplained=""
 for tag in $(sed -n 's/^[EWIPX]: cexec[^:]*: \([a-z0-9-]*\).*/\1/p' "$out/lintian.txt" | sort -u); do
-  grep -q "\`$tag\`" docs/packaging.md || unexplained="$unexplained $tag"
+  grep -qE "\`$tag[\` ]" docs/packaging.md || unexplained="$unexplained $tag"
 done
 if [ -n "$unexplained" ]; then
   cat "$out/lintian.txt" >&2
