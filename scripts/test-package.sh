@@ -35,7 +35,7 @@ dpkg-query -W -f='${Conffiles}\n' cexec | grep -q '^ /etc/cexec/cexec.conf ' || 
 [ "$(man -w cexec-exec)" = /usr/share/man/man1/cexec-exec.1.gz ] || fail "man -w cexec-exec: $(man -w cexec-exec)"
 out=$(env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin bash --norc --noprofile -c '
   . /usr/share/lmod/lmod/init/bash && module use /usr/share/cexec/modulefiles/lmod && module load cexec &&
-  module list -t 2>&1 | grep "^cexec/" && command -v cexec') || fail "module load cexec: $out"
+  module -t list 2>&1 | grep "^cexec/" && command -v cexec') || fail "module load cexec: $out"
 echo "test-package: installed: /usr/bin/cexec $version, conffile, man pages, module $(echo "$out" | head -1)"
 
 # The e2e suite against the installed binary (tests/e2e/harness.hpp, make_images.sh).
