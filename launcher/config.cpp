@@ -104,12 +104,12 @@ std::string denied_destination_problem(std::string_view destination, const Confi
   return "";
 }
 
-std::string config_ownership_problem(std::string_view path, uid_t owner, mode_t mode) {
+std::string config_ownership_problem(std::string_view path, uid_t owner, mode_t mode, std::optional<uid_t> unmapped_owner) {
   std::string p(path);
   if (!S_ISREG(mode)) {
     return "config file `" + p + "` is not a regular file";
   }
-  if (owner != 0) {
+  if (owner != 0 && owner != unmapped_owner) {
     return "config file `" + p + "` is not owned by root";
   }
   if ((mode & (S_IWGRP | S_IWOTH)) != 0) {

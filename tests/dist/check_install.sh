@@ -64,12 +64,13 @@ for kind in lmod tcl; do
     man -w cexec-exec
     case $MANPATH in *:) echo "system man pages kept" ;; *) echo "MANPATH=$MANPATH hides the system man pages" ;; esac
     module unload cexec
-    echo "after unload: $(command -v cexec || echo none)"' _ "$prefix/share/cexec/modulefiles/$kind" 2>&1) ||
+    [ "$(command -v cexec)" = "$2/bin/cexec" ] && echo "after unload: still $2/bin/cexec" || echo "after unload: gone"
+    ' _ "$prefix/share/cexec/modulefiles/$kind" "$prefix" 2>&1) ||
     fail "module load cexec ($kind) failed: $out"
   expected="$prefix/bin/cexec
 $prefix/share/man/man1/cexec-exec.1
 system man pages kept
-after unload: none"
+after unload: gone"
   [ "$out" = "$expected" ] || fail "module load cexec ($kind): expected
 $expected
 got
