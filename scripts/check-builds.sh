@@ -3,27 +3,33 @@
 # likely to use, with GCC and with Clang: Release, RelWithDebInfo, Debug, and Debian's default
 # hardening flags from dpkg-buildflags (CMAKE_BUILD_TYPE=None, as debhelper configures). Prints one
 # line per build and exits non-zero if any build fails or warns.
-# Usage: scripts/check-builds.sh [WORK_DIR]   (default build-matrix/; each build keeps its log there)
+# Usage: scripts/check-builds.sh [WORK_DIR [NAME...]]   (default build-matrix/, where each build keeps
+# its log; NAMEs such as clang-Release or gcc-dpkg-buildflags pick builds, default all eight)
 set -eu
 cd "$(dirname "$0")/.."
 work=${1:-build-matrix}
+[ $# -gt 0 ] && shift
+only="$*"
 mkdir -p "$work"
 jobs=${CEXEC_BUILD_JOBS:-2}
 failed=0
 
 build() {  # NAME CC CXX BUILD_TYPE [CFLAGS CXXFLAGS LDFLAGS]
   name=$1 cc=$2 cxx=$3 type=$4
+  if [ -n "$only" ] && ! echo " $only " | grep -q " $name "; then
+    return 0
+  fi
   dir="$work/$name"
   log="$work/$name.log"
   rm -rf "$dir"
   if env CC="$cc" CXX="$cxx" CFLAGS="${5:-}" CXXFLAGS="${6:-}" LDFLAGS="${7:-}" \
       cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" -DCEXEC_WERROR=ON >"$log" 2>&1 &&
-    ninja -C "$dir" -j"$jobs" >>"$log" 2>&1; then
+    ninja -C "$dir" -j"$jobs" -k 0 >>"$log" 2>&1; then
     warnings=$(grep -c 'warning:' "$log" || true)
     echo "check-builds: $name: ok ($warnings warnings)"
   else
     echo "check-builds: $name: FAILED (log: $log)"
-    grep -m 5 -E 'error|warning' "$log" | sed 's/^/  /'
+    grep -E 'error:|warning:' "$log" | sort -u | head -20 | sed 's/^/  /'
     failed=1
   fi
 }
