@@ -320,7 +320,7 @@ std::vector<std::pair<std::string, std::string>> read_list_configs(const std::st
     }
     sys::Fd owned(fd);
     struct stat st = sys::stat_fd(fd);
-    if (auto why = config_ownership_problem(path, st.st_uid, st.st_mode); !why.empty()) {
+    if (auto why = config_ownership_problem(path, st.st_uid, st.st_mode, sys::try_unmapped_owner_uid()); !why.empty()) {
       throw Error(ErrorKind::config, why);
     }
     out.emplace_back(path, sys::read_all(fd, 1 << 20));

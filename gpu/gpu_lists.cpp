@@ -152,10 +152,10 @@ Result<DriverFileList> extend_file_list(DriverFileList list, std::string_view te
       continue;
     }
     if (section.empty()) {
-      return fail("`" + std::string(line) + "` before any [section]");
+      return fail('`' + std::string(line) + "` before any [section]");
     }
     if (auto why = entry_problem(section, line); !why.empty()) {
-      return fail("`" + std::string(line) + "`: " + why);
+      return fail('`' + std::string(line) + "`: " + why);
     }
     auto& target = section == "libraries" ? list.libraries
                    : section == "binaries" ? list.binaries

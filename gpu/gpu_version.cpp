@@ -73,7 +73,10 @@ Version major_minor(const Version& v) {
   Version out;
   for (size_t i = 0; i < v.parts.size() && i < 2; ++i) {
     out.parts.push_back(v.parts[i]);
-    out.text += (i ? "." : "") + std::to_string(v.parts[i]);
+    if (i > 0) {
+      out.text += '.';
+    }
+    out.text += std::to_string(v.parts[i]);
   }
   return out;
 }

@@ -73,8 +73,9 @@ std::string normalize_path(std::string_view path) {
     out += part;
   }
   if (out.empty()) {
-    out = path.starts_with('/') ? "/" : ".";
-  } else if (!path.starts_with('/')) {
+    return path.starts_with('/') ? "/" : ".";
+  }
+  if (!path.starts_with('/')) {
     out.erase(0, 1);
   }
   return out;

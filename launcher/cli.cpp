@@ -16,6 +16,12 @@ constexpr const char* test_hooks_note = " (test hooks: on)";
 constexpr const char* test_hooks_note = "";
 #endif
 
+// `cexec --version`: the first line is what scripts (and help2man) parse, "cexec VERSION".
+std::string version_text() {
+  return std::string("cexec ") + version_string + test_hooks_note + "\ncommit: " + commit_string +
+         "\nfeatures: " + features_string + "\n";
+}
+
 constexpr const char* exec_examples = R"(
 Examples:
   cexec exec tf.img python3 train.py
@@ -142,7 +148,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
 
   LaunchOptions o;
   CLI::App app{"cexec: run programs inside container images on HPC clusters, unprivileged.", "cexec"};
-  app.set_version_flag("--version", std::string("cexec ") + version_string + test_hooks_note);
+  app.set_version_flag("--version", version_text());
   app.require_subcommand(1);
   app.footer("Run `cexec VERB --help` for a verb's options." + exit_code_help());
 
@@ -219,13 +225,12 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
+    // CLI11 shows the selected (sub)subcommand's help, its usage line naming the whole path
+    // ("cexec mpi check"), which the man pages (help2man) take as the synopsis.
     out.text = app.help();
-    for (auto* sub : app.get_subcommands()) {
-      out.text = sub->help();
-    }
     return out;
   } catch (const CLI::CallForVersion&) {
-    out.text = std::string("cexec ") + version_string + test_hooks_note + "\n";
+    out.text = version_text();
     return out;
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();

@@ -22,10 +22,13 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
   size_t line_no = 0;
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string_view line = trim_blanks(text.substr(0, nl));
+    std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     ++line_no;
-    if (line.empty() || line.front() == '#') {
+    // '#' starts a comment anywhere, as in mpi.conf and the GPU lists (README's examples end lines
+    // with one).
+    line = trim_blanks(line.substr(0, line.find('#')));
+    if (line.empty()) {
       continue;
     }
     auto bad = [&](const std::string& why) {
@@ -43,7 +46,7 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
       } else if (value == "no" || value == "false") {
         out = false;
       } else {
-        return "`" + std::string(key) + "` must be yes or no, got `" + std::string(value) + "`";
+        return '`' + std::string(key) + "` must be yes or no, got `" + std::string(value) + "`";
       }
       return "";
     };
@@ -101,12 +104,12 @@ std::string denied_destination_problem(std::string_view destination, const Confi
   return "";
 }
 
-std::string config_ownership_problem(std::string_view path, uid_t owner, mode_t mode) {
+std::string config_ownership_problem(std::string_view path, uid_t owner, mode_t mode, std::optional<uid_t> unmapped_owner) {
   std::string p(path);
   if (!S_ISREG(mode)) {
     return "config file `" + p + "` is not a regular file";
   }
-  if (owner != 0) {
+  if (owner != 0 && owner != unmapped_owner) {
     return "config file `" + p + "` is not owned by root";
   }
   if ((mode & (S_IWGRP | S_IWOTH)) != 0) {

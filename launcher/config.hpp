@@ -1,5 +1,6 @@
 // The admin configuration (/etc/cexec/cexec.conf), parsed as pure text. Format: one
-// "key = value" per line, '#' comments. Keys:
+// "key = value" per line; '#' starts a comment (a whole line or the rest of one). Keys (the
+// commented sample dist/cexec.conf, installed as /etc/cexec/cexec.conf, documents each):
 //   bind = SPEC                  a default bind added to every container (Apptainer "bind path")
 //   deny-destination = PATH      users may not bind onto PATH or below it (repeatable)
 //   allow-writable-tmpfs = yes|no
@@ -42,6 +43,11 @@ std::string denied_destination_problem(std::string_view destination, const Confi
 
 // The ownership rule: a config file must be a regular file owned by root and writable by nobody
 // else, so no ordinary user can plant one. Returns the reason it is refused, or "".
-std::string config_ownership_problem(std::string_view path, uid_t owner, mode_t mode);
+// `unmapped_owner` is the uid files of unmapped owners show when cexec itself runs in a user
+// namespace that does not map root (under `unshare -r`, in a rootless container): root's files
+// show that uid there (the kernel's overflowuid), and it is accepted in root's place. nullopt in
+// the initial user namespace (sys::try_unmapped_owner_uid).
+std::string config_ownership_problem(std::string_view path, uid_t owner, mode_t mode,
+                                     std::optional<uid_t> unmapped_owner = std::nullopt);
 
 }  // namespace cexec

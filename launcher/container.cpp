@@ -402,11 +402,11 @@ std::string run_with_image_root(const LaunchPlan& plan, const std::function<std:
       enter_user_namespace(plan.user.uid, plan.user.gid);
       sys::make_rprivate_root();
       sys::Fd image = squashfs_or_directory_mount(plan, server ? &*server : nullptr);
-      reply = "R" + fn(image.get());
+      reply = 'R' + fn(image.get());
     } catch (const Error& e) {
-      reply = "E" + std::to_string(static_cast<int>(e.kind())) + ":" + e.what();
+      reply = 'E' + std::to_string(static_cast<int>(e.kind())) + ":" + e.what();
     } catch (const std::exception& e) {
-      reply = "E" + std::to_string(static_cast<int>(ErrorKind::setup_failed)) + ":" + e.what();
+      reply = 'E' + std::to_string(static_cast<int>(ErrorKind::setup_failed)) + ":" + e.what();
     }
     try {
       sys::send_message(child_end.get(), reply);

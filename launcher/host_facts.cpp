@@ -86,7 +86,7 @@ Config load_config(char** environ) {
   }
   sys::Fd owned(fd);
   struct stat st = sys::stat_fd(fd);
-  if (auto why = config_ownership_problem(path, st.st_uid, st.st_mode); !why.empty()) {
+  if (auto why = config_ownership_problem(path, st.st_uid, st.st_mode, sys::try_unmapped_owner_uid()); !why.empty()) {
     throw Error(ErrorKind::config, why);
   }
   return value_or_throw(parse_config(sys::read_all(fd, 1 << 20), path));

@@ -18,8 +18,15 @@ constexpr size_t new_entry = 24;                                // + uint32 osve
 constexpr int32_t flag_type_mask = 0x00ff;
 constexpr int32_t flag_elf_libc6 = 0x0003;
 constexpr int32_t flag_arch_mask = 0xff00;
-constexpr int32_t flag_x8664_lib64 = 0x0300;
-constexpr int32_t flag_aarch64_lib64 = 0x0a00;
+// The arch flag of this build's native entries (glibc's _DL_CACHE_DEFAULT_ID), chosen once so
+// that no other arch's constant sits unused (clang's -Wunused-const-variable).
+#if defined(__x86_64__)
+constexpr int32_t native_arch_flag = 0x0300;  // FLAG_X8664_LIB64
+#elif defined(__aarch64__)
+constexpr int32_t native_arch_flag = 0x0a00;  // FLAG_AARCH64_LIB64
+#else
+constexpr int32_t native_arch_flag = 0;
+#endif
 
 uint32_t u32(std::string_view b, size_t at) {
   uint32_t v;
@@ -104,13 +111,7 @@ bool is_native_entry(const LdCacheEntry& e) {
   if ((e.flags & flag_type_mask) != flag_elf_libc6) {
     return false;
   }
-#if defined(__x86_64__)
-  return (e.flags & flag_arch_mask) == flag_x8664_lib64;
-#elif defined(__aarch64__)
-  return (e.flags & flag_arch_mask) == flag_aarch64_lib64;
-#else
-  return (e.flags & flag_arch_mask) == 0;
-#endif
+  return (e.flags & flag_arch_mask) == native_arch_flag;
 }
 
 }  // namespace cexec

@@ -7,7 +7,10 @@ namespace cexec::mpi_bridge {
 std::string Version::str() const {
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i) {
-    out += (i ? "." : "") + std::to_string(parts[i]);
+    if (i > 0) {
+      out += '.';
+    }
+    out += std::to_string(parts[i]);
   }
   return out;
 }

@@ -3,6 +3,8 @@
 # /dev/fuse usable by ordinary users. Idempotent, and quick when everything is already in place.
 set -eu
 
+# help2man writes the man pages; bash-completion and lmod let the tests check the installed
+# completion and modulefiles; debhelper and lintian build and check the Debian package.
 # mpich and libmpich-dev (the MPI bridge's MPICH tests) install next to Open MPI without changing
 # what mpirun, mpicc and libmpi.so resolve to: Debian's alternatives rank Open MPI (50) above MPICH
 # (40), and MPICH's commands keep their own names (mpiexec.hydra, mpicc.mpich, mpichversion).
@@ -13,7 +15,8 @@ packages="build-essential cmake ninja-build pkg-config git util-linux iproute2
   squashfs-tools debootstrap busybox-static charliecloud-runtime hyperfine
   openmpi-bin libopenmpi-dev slurm-wlm munge
   libhwloc-dev libnuma-dev
-  libelf-dev mpich libmpich-dev"
+  libelf-dev mpich libmpich-dev
+  help2man bash-completion lmod debhelper lintian"
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -4,7 +4,7 @@
 # The real debootstrap build (label `debootstrap`, a few minutes, needs the Debian mirror) runs in
 # the normal build only: under the sanitizers it would test the same code again, much slower.
 # The same holds for the training tests (label `training`: PyTorch in the example image under
-# mpirun and SLURM).
+# mpirun and SLURM). Last, the Debian package is built, installed, tested and purged.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -15,7 +15,7 @@ export CEXEC_MUST_WORK=1
 # Test builds compile in the test hooks (CEXEC_TEST_HOOKS: the fake GPU driver root); builds for
 # installing (scripts/build.sh alone) never have them. The real-GPU checks (label `gpu`) run only
 # where a GPU is: `ctest -L '^gpu$'` there, or tests/gpu/run_gpu_checks.sh (docs/gpu.md).
-./scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCEXEC_TEST_HOOKS=ON
+./scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCEXEC_TEST_HOOKS=ON -DCEXEC_WERROR=ON
 if nvidia-smi -L >/dev/null 2>&1; then
   echo "test: nvidia-smi works here: the real-GPU checks (label gpu) run too, and must pass"
   export CEXEC_REQUIRE_GPU=1
@@ -25,7 +25,11 @@ else
   (cd build && ctest --output-on-failure -LE '^gpu$')
 fi
 
-./scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DCEXEC_SANITIZE=ON -DCEXEC_TEST_HOOKS=ON
+./scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DCEXEC_SANITIZE=ON -DCEXEC_TEST_HOOKS=ON -DCEXEC_WERROR=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --output-on-failure -LE 'debootstrap|training|^gpu$')
-echo "test: all tiers passed (normal and sanitizer builds)"
+
+# The Debian package: built, installed with apt-get, the e2e suite run against /usr/bin/cexec,
+# purged, nothing left (docs/packaging.md).
+./scripts/test-package.sh build
+echo "test: all tiers passed (normal and sanitizer builds, the installed package)"

@@ -47,7 +47,8 @@ auto guarded(const char* what, F&& parse) -> decltype(parse()) {
 std::string quoted_words(const std::vector<std::string>& words) {
   std::string out;
   for (const auto& w : words) {
-    out += " " + shell_quote(w);
+    out += ' ';
+    out += shell_quote(w);
   }
   return out;
 }

@@ -36,12 +36,13 @@ Result<std::vector<Label>> parse_labels_text(std::string_view text, std::string_
 }
 
 std::vector<Label> merge_labels(std::vector<Label> base, const std::vector<Label>& overrides) {
-  for (const auto& [name, value] : overrides) {
-    auto it = std::find_if(base.begin(), base.end(), [&](const Label& l) { return l.first == name; });
+  // A named pair, not a structured binding: Clang before 16 cannot capture bindings in a lambda.
+  for (const Label& label : overrides) {
+    auto it = std::find_if(base.begin(), base.end(), [&](const Label& l) { return l.first == label.first; });
     if (it != base.end()) {
-      it->second = value;
+      it->second = label.second;
     } else {
-      base.emplace_back(name, value);
+      base.push_back(label);
     }
   }
   return base;

@@ -129,6 +129,23 @@ std::optional<std::string> try_read_file(const std::string& path, size_t limit) 
   return read_all(owned.get(), limit);
 }
 
+std::optional<uid_t> try_unmapped_owner_uid() {
+  // The initial user namespace maps every uid to itself, one line "0 0 4294967295"
+  // (user_namespaces(7)); anything else is a namespace of someone's making.
+  auto map = try_read_file("/proc/self/uid_map", 1 << 16);
+  unsigned long inside = 1, outside = 1, count = 0;
+  int consumed = 0;
+  if (!map || (std::sscanf(map->c_str(), "%lu %lu %lu %n", &inside, &outside, &count, &consumed) == 3 &&
+               inside == 0 && outside == 0 && count == 4294967295UL && map->size() == static_cast<size_t>(consumed))) {
+    return std::nullopt;
+  }
+  unsigned long overflow = 65534;  // the kernel's default, DEFAULT_OVERFLOWUID
+  if (auto text = try_read_file("/proc/sys/kernel/overflowuid", 64)) {
+    std::sscanf(text->c_str(), "%lu", &overflow);
+  }
+  return static_cast<uid_t>(overflow);
+}
+
 void write_all(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = retry_eintr([&] { return ::write(fd, data.data(), data.size()); });

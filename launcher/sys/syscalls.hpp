@@ -30,6 +30,10 @@ std::optional<struct stat> try_stat(const std::string& path);
 std::string read_all(int fd, size_t limit = 16 << 20);
 std::string read_file(const std::string& path, size_t limit = 16 << 20);
 std::optional<std::string> try_read_file(const std::string& path, size_t limit = 16 << 20);
+
+// When this process is in a user namespace other than the initial one: the uid that files of
+// owners it does not map show (/proc/sys/kernel/overflowuid). nullopt in the initial namespace.
+std::optional<uid_t> try_unmapped_owner_uid();
 void write_all(int fd, std::string_view data);
 void write_file(const std::string& path, std::string_view data);
 void write_file_at(int dirfd, const std::string& name, std::string_view data, mode_t mode);

@@ -75,6 +75,9 @@ BOOST_AUTO_TEST_CASE(help_and_version) {
   auto v = run_cexec({"--version"}, env);
   BOOST_CHECK_EQUAL(v.status, 0);
   BOOST_CHECK(v.out.starts_with("cexec "));
+  // The commit and the compiled-in features, one line each (docs/packaging.md).
+  BOOST_CHECK_MESSAGE(contains(v.out, "\ncommit: ") && !contains(v.out, "commit: \n"), v.out);
+  BOOST_CHECK_MESSAGE(contains(v.out, "\nfeatures: squashfs"), v.out);
   auto h = run_cexec({"--help"}, env);
   BOOST_CHECK(contains(h.out, "Exit status"));
 }
@@ -483,6 +486,23 @@ BOOST_AUTO_TEST_CASE(dev_fuse_unusable) {
 }
 
 // --- admin configuration ------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(admin_config_applies_inside_an_outer_user_namespace) {
+  // Under `unshare -r` (as in a rootless container) run by an ordinary user (e2e_user), the
+  // root-owned config shows the overflow uid; it is still the admin's file and still applies (an
+  // installed /etc/cexec/cexec.conf must not stop cexec there). As root (e2e_root) root maps to
+  // itself and the case is the plain one.
+  Env e = env;
+  e["CEXEC_CONFIG"] = config("site.conf");
+  auto o = run({"unshare", "--user", "--map-root-user", cexec_bin(), sqfs(), "cat", "/cfg/hostname"}, e);
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK_EQUAL(o.out, read_text("/etc/hostname"));
+  // The rule itself still holds there: a group-writable config is refused.
+  e["CEXEC_CONFIG"] = config("group-writable.conf");
+  auto refused = run({"unshare", "--user", "--map-root-user", cexec_bin(), sqfs(), "true"}, e);
+  BOOST_CHECK_EQUAL(refused.status, exit_code_for(ErrorKind::config));
+}
 
 BOOST_AUTO_TEST_CASE(admin_config) {
   Env e = env;

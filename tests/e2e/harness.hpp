@@ -55,7 +55,12 @@ inline std::string stage() {
   BOOST_REQUIRE_MESSAGE(s != nullptr, "CEXEC_E2E_STAGE must name the staged test directory");
   return s;
 }
-inline std::string cexec_bin() { return stage() + "/bin/cexec"; }
+// The binary under test: the staged copy of the build's, or CEXEC_E2E_CEXEC (an installed cexec,
+// such as the Debian package's /usr/bin/cexec; make_images.sh stages the setuid copy from it too).
+inline std::string cexec_bin() {
+  const char* installed = std::getenv("CEXEC_E2E_CEXEC");
+  return installed != nullptr && *installed != '\0' ? std::string(installed) : stage() + "/bin/cexec";
+}
 inline std::string image(const std::string& name) { return stage() + "/images/" + name; }
 inline std::string sqfs() { return image("image.sqfs"); }
 inline std::string dir_image() { return image("rootfs"); }

@@ -3,6 +3,8 @@
 # run can use them). Run as root by the CTest fixture `e2e_images`.
 #   STAGE/bin/{cexec,e2e_tests,build_tests,probe}   copies of the binaries under test
 #   STAGE/bin/cexec-suid                a setuid-root copy (cexec must refuse to run)
+# CEXEC_E2E_CEXEC=PATH tests an installed cexec instead of the build's (the tests run PATH itself;
+# the setuid copy is made from it).
 #   STAGE/images/rootfs/                directory image: busybox, probe, setuid probe, /.cexec metadata
 #   STAGE/images/image.sqfs             the same as SquashFS (zstd)
 #   STAGE/images/plain.sqfs             no /.cexec metadata
@@ -21,7 +23,9 @@ chmod 0644 "$stage/topology/dgx-a100.xml"
 cp "$build/cexec" "$build/tests/e2e_tests" "$build/tests/mpi_tests" "$build/tests/slurm_tests" \
   "$build/tests/cluster_tests" "$build/tests/build_tests" "$build/tests/probe" "$(dirname "$0")/../cluster/cluster.sh" \
   "$stage/bin/"
-cp "$build/cexec" "$stage/bin/cexec-suid"
+cexec_under_test=${CEXEC_E2E_CEXEC:-$build/cexec}
+[ -x "$cexec_under_test" ] || { echo "make_images: no cexec at $cexec_under_test" >&2; exit 1; }
+cp "$cexec_under_test" "$stage/bin/cexec-suid"
 chmod 4755 "$stage/bin/cexec-suid"
 
 root="$stage/images/rootfs"

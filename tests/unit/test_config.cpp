@@ -53,6 +53,18 @@ BOOST_AUTO_TEST_CASE(every_key_is_parsed) {
   BOOST_TEST(cfg.max_binds == 8u);
 }
 
+BOOST_AUTO_TEST_CASE(a_comment_may_end_a_line) {
+  // As in README's example and in mpi.conf: `#` starts a comment wherever it is.
+  Config cfg = parse_ok(
+      "bind = /scratch                     # default binds\n"
+      "allow-writable = no#no blank needed\n"
+      "max-binds = 64   # limit\n");
+  BOOST_TEST_REQUIRE(cfg.binds.size() == 1u);
+  BOOST_TEST((cfg.binds[0] == BindSpec{"/scratch", "", false}));
+  BOOST_TEST(!cfg.allow_writable);
+  BOOST_TEST(cfg.max_binds == 64u);
+}
+
 BOOST_AUTO_TEST_CASE(boolean_spellings) {
   const std::pair<const char*, bool> cases[] = {{"yes", true}, {"true", true}, {"no", false}, {"false", false}};
   for (const auto& [word, value] : cases) {
@@ -126,6 +138,16 @@ BOOST_AUTO_TEST_CASE(denied_destinations_cover_both_directions) {
   BOOST_TEST(denied_destination_problem("/data", cfg) == "");
 }
 
+BOOST_AUTO_TEST_CASE(ownership_rule_in_a_user_namespace_without_root) {
+  // There root's files show the overflow uid, which then stands for root; nobody else does.
+  BOOST_TEST(config_ownership_problem("/etc/cexec/cexec.conf", 65534, S_IFREG | 0644, 65534).empty());
+  BOOST_TEST(config_ownership_problem("/etc/cexec/cexec.conf", 0, S_IFREG | 0644, 65534).empty());
+  BOOST_TEST(config_ownership_problem("/etc/cexec/cexec.conf", 1000, S_IFREG | 0644, 65534).find("not owned by root") != std::string::npos);
+  BOOST_TEST(config_ownership_problem("/etc/cexec/cexec.conf", 65534, S_IFREG | 0664, 65534).find("writable") != std::string::npos);
+  // In the initial namespace the overflow uid is an ordinary user (nobody).
+  BOOST_TEST(config_ownership_problem("/etc/cexec/cexec.conf", 65534, S_IFREG | 0644).find("not owned by root") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(ownership_rule) {
   struct Case {
     uid_t owner;
@@ -150,7 +172,7 @@ BOOST_AUTO_TEST_CASE(ownership_rule) {
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT("owner " << c.owner << " mode " << std::oct << c.mode) {
-      std::string why = config_ownership_problem("/etc/cexec/cexec.conf", c.owner, c.mode);
+      std::string why = config_ownership_problem("/etc/cexec/cexec.conf", c.owner, c.mode, std::nullopt);
       if (std::string(c.words).empty()) {
         BOOST_TEST(why.empty(), "unexpected refusal: " << why);
       } else {
