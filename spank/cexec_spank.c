@@ -16,6 +16,8 @@
  * containerized; the job's srun steps inherit the options from sbatch and salloc. No code runs as
  * root beyond option registration and copying option strings: every file this plugin looks at,
  * it looks at in task_init, as the user. */
+#define _POSIX_C_SOURCE 200809L  /* dprintf, strdup */
+
 #include "handoff.h"
 
 #include <slurm/slurm.h>
@@ -29,7 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
-SPANK_PLUGIN(cexec, 1);
+SPANK_PLUGIN(cexec, 1)  /* the macro ends in its own semicolon */
 
 #define HAVE_PREPEND_TASK_ARGV (SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 2, 0))
 
@@ -213,7 +215,7 @@ static void __attribute__((noreturn, format(printf, 2, 3))) fail_task(int status
 static bool is_containerized_step(spank_t sp) {
   uint32_t step = 0;
   if (spank_get_item(sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS) {
-    return false;
+    fail_task(CEXEC_SPANK_EXIT_INTERNAL, "cannot read the step's id");
   }
   return step != SLURM_BATCH_SCRIPT && step != SLURM_EXTERN_CONT && step != SLURM_INTERACTIVE_STEP;
 }
@@ -271,8 +273,10 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av) {
   require_program(config.helper, "helper");
   int argc = 0;
   char **argv = NULL;
-  if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS || argc < 1 || argv == NULL ||
-      argv[0] == NULL) {
+  if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS) {
+    fail_task(CEXEC_SPANK_EXIT_INTERNAL, "cannot read the task's arguments");
+  }
+  if (argc < 1 || argv == NULL || argv[0] == NULL) {
     return 0;  /* no program: slurmstepd reports it */
   }
   if (!HAVE_PREPEND_TASK_ARGV && is_multi_prog(argc, argv)) {
@@ -283,10 +287,10 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av) {
   if (cexec_spank_command(&o, config.cexec, &command, err, sizeof err) != 0) {
     fail_task(CEXEC_SPANK_EXIT_USAGE, "%s", err);
   }
-  if (o.env_names != NULL) {
-    spank_setenv(sp, CEXEC_SPANK_ENV_VAR, o.env_names, 1);
-  } else {
-    spank_unsetenv(sp, CEXEC_SPANK_ENV_VAR);
+  spank_err_t rc = o.env_names != NULL ? spank_setenv(sp, CEXEC_SPANK_ENV_VAR, o.env_names, 1)
+                                        : spank_unsetenv(sp, CEXEC_SPANK_ENV_VAR);
+  if (rc != ESPANK_SUCCESS) {
+    fail_task(CEXEC_SPANK_EXIT_INTERNAL, "cannot set %s in the task's environment", CEXEC_SPANK_ENV_VAR);
   }
   hand_off(sp, &command, argv);
   cexec_strv_free(&command);

@@ -1,5 +1,7 @@
 /* The pure rules of the SPANK plugin: options to cexec's command line, plugstack.conf arguments,
  * the handoff encoding (handoff.h). */
+#define _POSIX_C_SOURCE 200809L  /* strdup, strndup */
+
 #include "handoff.h"
 
 #include <ctype.h>

@@ -3,6 +3,8 @@
  * plugin left in CEXEC_SPANK_EXEC, adds --env NAME=VALUE for each --container-env name from the
  * environment as it is now, removes its own two variables, and executes cexec with the task's
  * arguments: the PID, environment, limits and working directory stay the task's. */
+#define _POSIX_C_SOURCE 200809L  /* unsetenv, execv */
+
 #include "handoff.h"
 
 #include <errno.h>
