@@ -153,13 +153,16 @@ void sbatch_with_the_option(ClusterCase& c, bool as_user) {
   // srun line inherits --container-image; an srun line's own option wins over the inherited one.
   auto path = c.script("job.sh", "#SBATCH -N 2 --ntasks-per-node=2\n#SBATCH " + image_flag(mpi_image()) +
                                      "\necho \"script: ${CEXEC_CONTAINER:-host}\"\nsrun --mpi=pmix mpi_probe nodes\n"
-                                     "srun -N 1 -n 1 " + image_flag(sqfs()) + " cat /etc/image-marker\n");
+                                     "srun -N 1 -n 1 " + image_flag(sqfs()) + " cat /etc/image-marker\n"
+                                     "env -u SLURM_SPANK__SLURM_SPANK_OPTION_cexec_container_image srun -N 1 -n 1 "
+                                     "sh -c 'echo \"opted out: ${CEXEC_CONTAINER:-host}\"'\n");
   auto out = sbatch(c, path, as_user);
   BOOST_TEST_INFO(out);
   BOOST_CHECK_EQUAL(lines_with(out, "script: ").size(), 1u);
   BOOST_CHECK(contains(out, "script: host\n"));
   expect_job_across_nodes(parse_nodes_report(out), 4, {{"node1", 2}, {"node2", 2}});
   BOOST_CHECK(contains(out, "\nin the image\n"));
+  BOOST_CHECK(contains(out, "\nopted out: host\n"));
 }
 
 BOOST_AUTO_TEST_CASE(sbatch_option_applies_to_the_srun_lines_not_to_the_script) {
@@ -292,7 +295,10 @@ BOOST_AUTO_TEST_CASE(cexec_options_pass_through) {
 }
 
 void a_bad_image(ClusterCase& c, bool as_user) {
-  std::vector<std::string> argv{"srun", "-N", "2", "-n", "2", "-l", image_flag("/nonexistent/app.sqfs"), "true"};
+  // --kill-on-bad-exit=0: every task reports (the cluster's KillOnBadExit=1 would end the step at
+  // the first task's failure, before the other has printed).
+  std::vector<std::string> argv{"srun", "-N", "2", "-n", "2", "-l", "--kill-on-bad-exit=0",
+                                image_flag("/nonexistent/app.sqfs"), "true"};
   auto o = run(login(as_user ? as_nobody(argv) : argv), c.env);
   BOOST_TEST_INFO(o);
   BOOST_CHECK_EQUAL(o.status, 66);  // cexec's own status for a missing image
@@ -311,7 +317,7 @@ BOOST_AUTO_TEST_CASE(a_bad_image_as_an_unprivileged_user) {
 BOOST_AUTO_TEST_CASE(a_misconfigured_plugin_fails_only_the_container_steps) {
   {
     PlugstackAs missing(plugin_line("required", "/nonexistent/cexec"));
-    auto o = run(login({"srun", "-N", "2", "-n", "2", "-l", image_flag(sqfs()), "true"}), env);
+    auto o = run(login({"srun", "-N", "2", "-n", "2", "-l", "--kill-on-bad-exit=0", image_flag(sqfs()), "true"}), env);
     BOOST_TEST_INFO(o);
     BOOST_CHECK_EQUAL(o.status, 78);
     expect_one_line_per_task(o, "cexec-spank: cexec `/nonexistent/cexec` (plugstack.conf cexec=): No such file or directory", 2);
@@ -331,6 +337,20 @@ BOOST_AUTO_TEST_CASE(a_misconfigured_plugin_fails_only_the_container_steps) {
   expect_nodes_take_the_next_job(env);
 }
 
+BOOST_AUTO_TEST_CASE(bad_option_values_are_refused_before_launch) {
+  for (const auto& [option, line] : std::vector<std::pair<std::string, std::string>>{
+           {"--container-env=GOOD,1BAD", "cexec-spank: --container-env: `1BAD` is not a variable name (NAME[,NAME...])"},
+           {"--container-workdir=", "cexec-spank: --container-workdir: empty value"}}) {
+    BOOST_TEST_CONTEXT(option) {
+      auto o = run(login({"srun", "-n", "1", image_flag(sqfs()), option, "sh", "-c", "echo ran"}), env);
+      BOOST_TEST_INFO(o);
+      BOOST_CHECK_NE(o.status, 0);
+      BOOST_CHECK(o.out.empty());
+      BOOST_CHECK(contains(o.err, "srun: error: " + line + "\n"));
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(multi_prog_is_refused_never_run_outside_the_container) {
   // SLURM 22.05 gives a --multi-prog task an argv the plugin cannot reach: srun refuses, and where
   // srun's check is skipped (an optional plugin), each task does.
@@ -338,7 +358,7 @@ BOOST_AUTO_TEST_CASE(multi_prog_is_refused_never_run_outside_the_container) {
   write_text(conf, "0 echo zero\n1 echo one\n");
   std::string refusal = "cexec-spank: --container-image with --multi-prog needs SLURM 23.02 or later; write "
                         "`cexec IMAGE` into the --multi-prog lines instead";
-  std::vector<std::string> argv{"srun", "-n", "2", "-l", image_flag(sqfs()), "--multi-prog", conf};
+  std::vector<std::string> argv{"srun", "-n", "2", "-l", "--kill-on-bad-exit=0", image_flag(sqfs()), "--multi-prog", conf};
   auto o = run(login(argv), env, dir);
   BOOST_TEST_INFO(o);
   BOOST_CHECK_NE(o.status, 0);
