@@ -246,6 +246,7 @@ static void hand_off(spank_t sp, struct cexec_strv *command, char **argv) {
   }
   free(encoded);
 #if HAVE_PREPEND_TASK_ARGV
+  (void)argv;  /* the task's own vector follows the prefix unchanged */
   const char *prefix[] = {config.helper, NULL};
   if (spank_prepend_task_argv(sp, 1, prefix) != ESPANK_SUCCESS) {
     fail_task(CEXEC_SPANK_EXIT_INTERNAL, "spank_prepend_task_argv failed");
