@@ -13,7 +13,7 @@ packages="build-essential cmake ninja-build pkg-config git util-linux iproute2
   zlib1g-dev liblzma-dev liblzo2-dev liblz4-dev libzstd-dev libbz2-dev
   libarchive-dev libseccomp-dev nlohmann-json3-dev
   squashfs-tools debootstrap busybox-static charliecloud-runtime hyperfine
-  openmpi-bin libopenmpi-dev slurm-wlm munge
+  openmpi-bin libopenmpi-dev slurm-wlm libslurm-dev munge
   libhwloc-dev libnuma-dev
   libelf-dev mpich libmpich-dev
   help2man bash-completion lmod debhelper lintian"

@@ -8,10 +8,14 @@
 # filesystem, except /tmp: name the /tmp paths every node must see with --share.
 #
 #   cluster.sh up DIR [--nodes N] [--gpu-nodes K] [--gpu-root ROOT] [--cpus C] [--share PATH]...
+#                     [--plugstack FILE]
 #       start N compute nodes node1..nodeN (default 4, or $CEXEC_CLUSTER_NODES) and the head node;
 #       node1..nodeK (default 0) are GPU nodes: Gres=gpu:2 with device files ROOT/dev/nvidia[0-1]
 #       (a fake driver tree, tests/gpu/make_gpu_fixtures.sh) and CEXEC_TEST_GPU_ROOT=ROOT in their
 #       tasks' environment (TaskProlog); waits until every node is idle. DIR must not be under /tmp.
+#       --plugstack FILE (absolute): slurm.conf's PlugStackConfig, the SPANK plugins' plugstack.conf
+#       (docs/spank.md). srun and slurmstepd read it at every step, so a change to FILE holds from
+#       the next step on; without it SLURM reads its default /etc/slurm/plugstack.conf, if any.
 #       This machine's hwloc topology shows no GPU: jobs that test GPU placement name an hwloc
 #       capture of a GPU node (CEXEC_TOPOLOGY, --topology).
 #   cluster.sh down DIR           kill everything in the nodes' namespaces, remove them and DIR,
@@ -165,6 +169,7 @@ gpu_nodes=0
 gpu_root=""
 cpus=8
 shares=""
+plugstack=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --nodes) n=$2; shift 2 ;;
@@ -172,6 +177,7 @@ while [ $# -gt 0 ]; do
     --gpu-root) gpu_root=$2; shift 2 ;;
     --cpus) cpus=$2; shift 2 ;;
     --share) shares="$shares $2"; shift 2 ;;
+    --plugstack) plugstack=$2; shift 2 ;;
     *) usage ;;
   esac
 done
@@ -180,6 +186,14 @@ case "$dir" in
 esac
 case "$n" in ''|*[!0-9]*) echo "cluster.sh: --nodes $n: not a number" >&2; exit 64 ;; esac
 [ "$n" -ge 1 ] && [ "$n" -le 200 ] || { echo "cluster.sh: --nodes $n: between 1 and 200" >&2; exit 64; }
+case "$plugstack" in
+  ''|/*) ;;
+  *) echo "cluster.sh: --plugstack $plugstack: must be absolute" >&2; exit 64 ;;
+esac
+if [ -n "$plugstack" ] && [ ! -r "$plugstack" ]; then
+  echo "cluster.sh: --plugstack $plugstack: not readable" >&2
+  exit 66
+fi
 if [ "$gpu_nodes" -gt 0 ] && [ ! -e "$gpu_root/dev/nvidia0" ]; then
   echo "cluster.sh: --gpu-root $gpu_root: no dev/nvidia0 there (tests/gpu/make_gpu_fixtures.sh makes one)" >&2
   exit 66
@@ -324,6 +338,7 @@ KillOnBadExit=1
 SlurmdParameters=config_overrides
 SchedulerType=sched/builtin
 CONF
+  [ -z "$plugstack" ] || echo "PlugStackConfig=$plugstack"
   for k in $(seq 1 "$n"); do
     gres=""
     [ "$k" -gt "$gpu_nodes" ] || gres=" Gres=gpu:2"

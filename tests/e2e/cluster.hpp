@@ -75,9 +75,10 @@ inline void expect_nodes_clean() {
 
 // Starts NODES compute nodes (node1 and node2 GPU nodes on the stage's fake NVIDIA driver when
 // GPU_NODES is 2) and stops them afterwards; `down` itself fails when anything is left behind.
+// EXTRA goes to `cluster.sh up` as it is (--plugstack FILE).
 class ClusterFixture {
  public:
-  ClusterFixture(int nodes, int gpu_nodes) {
+  ClusterFixture(int nodes, int gpu_nodes, const std::vector<std::string>& extra = {}) {
     BOOST_TEST_REQUIRE(is_root(), "the cluster tests start slurmd in namespace nodes and must run as root");
     if (const char* n = std::getenv("CEXEC_CLUSTER_NODES"); n != nullptr && nodes > 1) {
       nodes = std::max(nodes, std::atoi(n));
@@ -89,6 +90,7 @@ class ClusterFixture {
     if (gpu_nodes > 0) {
       argv.insert(argv.end(), {"--gpu-nodes", std::to_string(gpu_nodes), "--gpu-root", stage() + "/gpu/nvidia-host"});
     }
+    argv.insert(argv.end(), extra.begin(), extra.end());
     auto o = run(argv, base_env("/root"));
     BOOST_TEST_REQUIRE(o.status == 0, "cannot start the test cluster: " << o);
     _tag = trim(read_text(cluster_dir() + "/tag"));
@@ -109,6 +111,51 @@ class ClusterFixture {
  private:
   std::string _tag;
 };
+
+// A case's own folder on the shared filesystem (job scripts, their output), and a home there.
+struct ClusterCase : Case {
+  std::string dir;
+  ClusterCase() {
+    static int n = 0;
+    dir = shared_dir() + "/case" + std::to_string(++n);
+    fs::create_directories(dir + "/home");
+    fs::permissions(dir, fs::perms::all | fs::perms::sticky_bit);
+    fs::permissions(dir + "/home", fs::perms::all | fs::perms::sticky_bit);
+    env["HOME"] = dir + "/home";
+  }
+  void teardown() {
+    expect_nodes_clean();
+    Case::teardown();
+  }
+  std::string script(const std::string& name, const std::string& body) {
+    std::string path = dir + "/" + name;
+    write_text(path, "#!/bin/sh\n" + body);
+    fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+    return path;
+  }
+};
+
+inline std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// `sbatch --wait` of SCRIPT as root or nobody; the job's output.
+inline std::string sbatch(ClusterCase& c, const std::string& script, bool as_user, Outcome* outcome = nullptr) {
+  std::string out = c.dir + "/job.out";
+  std::vector<std::string> argv{"sbatch", "--wait", "--output=" + out, script};
+  auto o = run(login(as_user ? as_nobody(argv) : argv), c.env);
+  if (is_open_mpi_crash(o, read_text(out))) {
+    BOOST_TEST_MESSAGE("Open MPI crashed in this job; submitting it once more: " << o << read_text(out));
+    o = run(login(as_user ? as_nobody(argv) : argv), c.env);
+  }
+  BOOST_CHECK_MESSAGE(o.status == 0, "sbatch: " << o << " job output: " << read_text(out));
+  if (outcome != nullptr) {
+    *outcome = o;
+  }
+  return read_text(out);
+}
 
 // One rank as `mpi_probe nodes` reports it.
 struct RankView {

@@ -20,56 +20,11 @@ struct Cluster : ClusterFixture {
 std::string mpi_image() { return image("mpi.sqfs"); }
 std::string mpich_image() { return image("mpich.sqfs"); }
 
-// A case's own folder on the shared filesystem (job scripts, their output), and a home there.
-struct ClusterCase : Case {
-  std::string dir;
-  ClusterCase() {
-    static int n = 0;
-    dir = shared_dir() + "/case" + std::to_string(++n);
-    fs::create_directories(dir + "/home");
-    fs::permissions(dir, fs::perms::all | fs::perms::sticky_bit);
-    fs::permissions(dir + "/home", fs::perms::all | fs::perms::sticky_bit);
-    env["HOME"] = dir + "/home";
-  }
-  void teardown() {
-    expect_nodes_clean();
-    Case::teardown();
-  }
-  std::string script(const std::string& name, const std::string& body) {
-    std::string path = dir + "/" + name;
-    write_text(path, "#!/bin/sh\n" + body);
-    fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec);
-    return path;
-  }
-};
-
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 std::vector<std::string> probe_nodes(const std::string& img) { return {cexec_bin(), img, "mpi_probe", "nodes"}; }
 
 std::string mpirun_line(bool root) {
   return std::string("mpirun ") + (root ? "--allow-run-as-root " : "") + cexec_bin() + " " + mpi_image() +
          " mpi_probe nodes";
-}
-
-// `sbatch --wait` of SCRIPT as root or nobody; the job's output.
-std::string sbatch(ClusterCase& c, const std::string& script, bool as_user, Outcome* outcome = nullptr) {
-  std::string out = c.dir + "/job.out";
-  std::vector<std::string> argv{"sbatch", "--wait", "--output=" + out, script};
-  auto o = run(login(as_user ? as_nobody(argv) : argv), c.env);
-  if (is_open_mpi_crash(o, read_text(out))) {
-    BOOST_TEST_MESSAGE("Open MPI crashed in this job; submitting it once more: " << o << read_text(out));
-    o = run(login(as_user ? as_nobody(argv) : argv), c.env);
-  }
-  BOOST_CHECK_MESSAGE(o.status == 0, "sbatch: " << o << " job output: " << read_text(out));
-  if (outcome != nullptr) {
-    *outcome = o;
-  }
-  return read_text(out);
 }
 
 // Namespaces per "label: user mnt" line of `srun -l ... ls -Li /proc/self/ns/{user,mnt}`.

@@ -3,6 +3,7 @@
 # run can use them). Run as root by the CTest fixture `e2e_images`.
 #   STAGE/bin/{cexec,e2e_tests,build_tests,probe}   copies of the binaries under test
 #   STAGE/bin/cexec-suid                a setuid-root copy (cexec must refuse to run)
+#   STAGE/lib/cexec_spank.so, STAGE/bin/cexec-spank-exec  the SPANK plugin (spank/, where it is built)
 # CEXEC_E2E_CEXEC=PATH tests an installed cexec instead of the build's (the tests run PATH itself;
 # the setuid copy is made from it).
 #   STAGE/images/rootfs/                directory image: busybox, probe, setuid probe, /.cexec metadata
@@ -26,6 +27,14 @@ cp "$build/cexec" "$build/tests/e2e_tests" "$build/tests/mpi_tests" "$build/test
 cexec_under_test=${CEXEC_E2E_CEXEC:-$build/cexec}
 [ -x "$cexec_under_test" ] || { echo "make_images: no cexec at $cexec_under_test" >&2; exit 1; }
 cp "$cexec_under_test" "$stage/bin/cexec-suid"
+# The SPANK plugin, its helper and its tests (spank/, built where <slurm/spank.h> is).
+if [ -f "$build/cexec_spank.so" ]; then
+  mkdir -p "$stage/lib"
+  chmod 0755 "$stage/lib"
+  cp "$build/cexec_spank.so" "$stage/lib/"
+  cp "$build/cexec-spank-exec" "$stage/bin/"
+fi
+cp "$build/tests/spank_tests" "$stage/bin/"
 chmod 4755 "$stage/bin/cexec-suid"
 
 root="$stage/images/rootfs"

@@ -122,21 +122,7 @@ struct Cluster : ClusterFixture {
 };
 
 // A case whose home and work folder are on the shared filesystem, so every node sees them.
-struct TrainingCase : Case {
-  std::string dir;
-  TrainingCase() {
-    static int n = 0;
-    dir = shared_dir() + "/training" + std::to_string(++n);
-    fs::create_directories(dir + "/home");
-    fs::permissions(dir, fs::perms::all | fs::perms::sticky_bit);
-    fs::permissions(dir + "/home", fs::perms::all | fs::perms::sticky_bit);
-    env["HOME"] = dir + "/home";
-  }
-  void teardown() {
-    expect_nodes_clean();
-    Case::teardown();
-  }
-};
+using TrainingCase = ClusterCase;
 
 }  // namespace
 
