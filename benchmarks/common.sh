@@ -1,5 +1,6 @@
 # Shared by the benchmark scripts (sourced, bash): what machine and what load a run had.
-# describe_machine reads $repo, $build_dir and $as_user (empty: the invoking user).
+# describe_machine reads $repo, $build_dir, $as_user (empty: the invoking user) and $busybox
+# (default /bin/busybox).
 
 # The five processes using the most CPU over one second (top's second frame: its first counts
 # from each process's start), so that a reader knows what else ran on the machine.
@@ -20,7 +21,7 @@ describe_machine() {
   echo "mpirun:    $(mpirun --version 2>&1 | head -1) ($(command -v mpirun))"
   # ch-run refuses to start without $USER, even for --version.
   echo "ch-run:    $(USER=${USER:-root} ch-run --version 2>&1) ($(command -v ch-run))"
-  echo "busybox:   $(/bin/busybox 2>&1 | head -1)"
+  echo "busybox:   $("${busybox:-/bin/busybox}" 2>&1 | head -1)"
   echo "measuring: ${as_user:-$(id -un)} (uid $(id -u ${as_user:+"$as_user"}))"
   echo
 }

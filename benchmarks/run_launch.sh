@@ -95,22 +95,9 @@ make_rootfs() {
   chmod -R a+rX "$root"
 }
 
-describe_machine() {
-  echo "== machine"
-  echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "cpus:      $(nproc) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))"
-  echo "memory:    $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
-  echo "kernel:    $(uname -srm)"
-  # shellcheck source=/dev/null
-  echo "os:        $(. /etc/os-release && echo "$PRETTY_NAME")"
-  echo "load:      $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"
-  echo "cexec:     $("$build_dir/cexec" --version) ($build_dir/cexec, source $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown))"
-  # ch-run refuses to start without $USER, even for --version.
-  echo "ch-run:    $(USER=${USER:-root} ch-run --version 2>&1) ($(command -v ch-run))"
-  echo "busybox:   $("$busybox" 2>&1 | head -1)"
-  echo "measuring: ${as_user:-$(id -un)} (uid $(id -u ${as_user:+"$as_user"}))"
-  echo
-}
+# describe_machine, describe_load (benchmarks/common.sh: they read $repo, $build_dir, $as_user, $busybox).
+# shellcheck source=benchmarks/common.sh
+. "$repo/benchmarks/common.sh"
 
 # The commands to compare, as bench_launch NAME=COMMAND arguments; the first is the baseline.
 launch_commands() {
@@ -179,6 +166,7 @@ trap cleanup EXIT
 chmod 0755 "$tmp"  # the measuring user must reach the images
 
 describe_machine
+describe_load
 make_rootfs "$tmp/rootfs" "$busybox"
 mksquashfs "$tmp/rootfs" "$tmp/image.sqfs" -comp zstd -noappend -all-root -quiet -no-progress >/dev/null
 chmod 0644 "$tmp/image.sqfs"
