@@ -173,9 +173,10 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   run_help->add_option("image", inspect_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
 
   CheckOptions check_options;
-  auto* check = app.add_subcommand("check", "Show what cexec finds on this host and would inject (--gpu: the GPU driver stack)");
-  check->footer("\nUsage: cexec check --gpu [IMAGE]\n\nExamples:\n  cexec check --gpu\n  cexec check --gpu tf.img     (also the image's CUDA version and the verdict)\n");
+  auto* check = app.add_subcommand("check", "Is this host ready for cexec? One line per item with what an admin must change (--gpu: the GPU driver stack)");
+  check->footer("\nUsage: cexec check [--json]\n       cexec check --gpu [IMAGE]\n\nExit status: 0 ready, 69 an item failed (--gpu: 0).\n\nExamples:\n  cexec check\n  cexec check --gpu\n  cexec check --gpu tf.img     (also the image's CUDA version and the verdict)\n");
   check->add_flag("--gpu", check_options.gpu, "The host's GPU driver files, devices and versions, and what would be injected where");
+  check->add_flag("--json", check_options.json, "Print the host check as JSON");
   check->add_option("image", check_options.image, "An image whose CUDA runtime version to check against the driver")->type_name("IMAGE");
   PlanOptions plan_options;
   auto* plan = app.add_subcommand("plan", "Print each node-local rank's CPUs, NUMA node, GPU and NIC without launching");
@@ -248,8 +249,11 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
     return out;
   }
   if (check->parsed()) {
-    if (!check_options.gpu) {
-      return usage_error("check: nothing to check; use cexec check --gpu [IMAGE]");
+    if (!check_options.gpu && !check_options.image.empty()) {
+      return usage_error("check: IMAGE `" + check_options.image + "` is only taken with --gpu: cexec check --gpu [IMAGE]");
+    }
+    if (check_options.gpu && check_options.json) {
+      return usage_error("check: --json is for the host check, not --gpu");
     }
     out.check = std::move(check_options);
     return out;

@@ -69,28 +69,6 @@ std::vector<GroupEntry> current_groups(gid_t primary) {
   return out;
 }
 
-Config load_config(char** environ) {
-  std::string path = env_value(environ, "CEXEC_CONFIG");
-  bool explicit_path = !path.empty();
-  if (!explicit_path) {
-    path = default_config_path;
-  }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    if (errno == ENOENT && !explicit_path) {
-      Config defaults;
-      defaults.origin = "built-in defaults";
-      return defaults;
-    }
-    throw Error(ErrorKind::config, "config file `" + path + "`: " + std::error_code(errno, std::generic_category()).message());
-  }
-  sys::Fd owned(fd);
-  struct stat st = sys::stat_fd(fd);
-  if (auto why = config_ownership_problem(path, st.st_uid, st.st_mode, sys::try_unmapped_owner_uid()); !why.empty()) {
-    throw Error(ErrorKind::config, why);
-  }
-  return value_or_throw(parse_config(sys::read_all(fd, 1 << 20), path));
-}
 
 std::string absolute(const std::string& cwd, const std::string& path) {
   if (path.starts_with('/') || cwd.empty()) {
@@ -125,6 +103,29 @@ ImageKind identify_image(const std::string& path, ImageIdentity& identity) {
 }
 
 }  // namespace
+
+Config load_config(char** environ) {
+  std::string path = env_value(environ, "CEXEC_CONFIG");
+  bool explicit_path = !path.empty();
+  if (!explicit_path) {
+    path = default_config_path;
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT && !explicit_path) {
+      Config defaults;
+      defaults.origin = "built-in defaults";
+      return defaults;
+    }
+    throw Error(ErrorKind::config, "config file `" + path + "`: " + std::error_code(errno, std::generic_category()).message());
+  }
+  sys::Fd owned(fd);
+  struct stat st = sys::stat_fd(fd);
+  if (auto why = config_ownership_problem(path, st.st_uid, st.st_mode, sys::try_unmapped_owner_uid()); !why.empty()) {
+    throw Error(ErrorKind::config, why);
+  }
+  return value_or_throw(parse_config(sys::read_all(fd, 1 << 20), path));
+}
 
 void refuse_privileged_install() {
   struct stat st {};

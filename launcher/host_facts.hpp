@@ -7,6 +7,10 @@
 
 namespace cexec {
 
+// The admin configuration: CEXEC_CONFIG, else /etc/cexec/cexec.conf, else the built-in defaults
+// (when that file does not exist). Throws a config Error when it is unsafely owned or malformed.
+Config load_config(char** environ);
+
 HostFacts gather_host_facts(const LaunchOptions& options, char** environ);
 
 // Refuses to run when installed setuid or setgid: cexec is designed to need no privilege, and a

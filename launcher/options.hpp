@@ -52,8 +52,9 @@ struct PlanOptions {
 
 // `cexec check --gpu [IMAGE]`.
 struct CheckOptions {
-  bool gpu = false;
-  std::string image;  // optional: also read the image's CUDA runtime version
+  bool gpu = false;    // the GPU driver stack; otherwise the host's readiness
+  bool json = false;   // the readiness report as JSON
+  std::string image;  // optional with --gpu: also read the image's CUDA runtime version
 };
 
 // `cexec build [options] OUT SPEC`.

@@ -5,6 +5,7 @@
 #include "cli.hpp"
 #include "container.hpp"
 #include "gpu_check.hpp"
+#include "host_check.hpp"
 #include "framework_env.hpp"
 #include "host_facts.hpp"
 #include "instance.hpp"
@@ -207,7 +208,7 @@ int launch(const std::vector<std::string>& args, char** environ) {
     return build::run_inspect(*cli.inspect);
   }
   if (cli.check) {
-    return run_gpu_check(*cli.check, environ);
+    return cli.check->gpu ? run_gpu_check(*cli.check, environ) : run_host_check(*cli.check, environ);
   }
   if (cli.plan) {
     std::vector<std::string> env;

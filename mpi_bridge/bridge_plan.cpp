@@ -171,8 +171,8 @@ BridgePlan plan_bridge(const std::optional<HostMpi>& host, const ImageFacts& ima
     }
   }
   p.compatible = std::all_of(p.verdicts.begin(), p.verdicts.end(), [](const Verdict& v) { return v.compatible; });
-  for (const auto& v : p.verdicts) {
-    p.notices.push_back(std::string("info: mpi: ") + (v.compatible ? "ok " : "REFUSED ") + v.subject + ": " + v.reason);
+  for (const auto& line : group_verdicts(p.verdicts)) {
+    p.notices.push_back("info: mpi: " + line);
   }
   if (!p.compatible) {
     auto first = headline(p.verdicts);
@@ -218,6 +218,101 @@ BridgePlan plan_bridge(const std::optional<HostMpi>& host, const ImageFacts& ima
     p.env.push_back(e);
   }
   return p;
+}
+
+namespace {
+
+// "libX.so.1 needs GLIBC_2.34" -> {"libX.so.1", "GLIBC_2.34"}; a subject without " needs " is the
+// file itself.
+std::pair<std::string, std::string> split_subject(const std::string& subject) {
+  auto at = subject.find(" needs ");
+  if (at == std::string::npos) {
+    return {subject, ""};
+  }
+  return {subject.substr(0, at), subject.substr(at + 7)};
+}
+
+std::string base_name(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string joined(const std::vector<std::string>& items, size_t shown) {
+  std::string out;
+  for (size_t i = 0; i < items.size() && i < shown; ++i) {
+    out += (i ? ", " : "") + items[i];
+  }
+  if (items.size() > shown) {
+    out += " and " + std::to_string(items.size() - shown) + " more";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> group_verdicts(const std::vector<Verdict>& verdicts) {
+  // Refusals of one file, in first-seen order: what it needs, and the first reason.
+  struct Refused {
+    std::string file;
+    std::vector<std::string> needs;
+    std::string reason;
+  };
+  std::vector<Refused> refused;
+  std::vector<std::string> lines;
+  std::vector<std::string> fine;  // files whose every need is met: one counted line
+  for (const auto& v : verdicts) {
+    auto [file, need] = split_subject(v.subject);
+    if (v.compatible) {
+      if (need.empty() && v.reason.starts_with("every library and symbol version")) {
+        fine.push_back(file);
+      } else {
+        lines.push_back("ok " + v.subject + ": " + v.reason);
+      }
+      continue;
+    }
+    if (need.empty()) {
+      lines.push_back("REFUSED " + v.subject + ": " + v.reason);
+      continue;
+    }
+    auto it = std::find_if(refused.begin(), refused.end(), [&](const Refused& r) { return r.file == file; });
+    if (it == refused.end()) {
+      refused.push_back(Refused{file, {need}, v.reason});
+    } else {
+      it->needs.push_back(need);
+    }
+  }
+  // Files refused for exactly the same needs (typically many plugins) share one line.
+  std::vector<bool> done(refused.size(), false);
+  for (size_t i = 0; i < refused.size(); ++i) {
+    if (done[i]) {
+      continue;
+    }
+    std::vector<std::string> files{base_name(refused[i].file)};
+    for (size_t j = i + 1; j < refused.size(); ++j) {
+      if (!done[j] && refused[j].needs == refused[i].needs) {
+        files.push_back(base_name(refused[j].file));
+        done[j] = true;
+      }
+    }
+    const auto& r = refused[i];
+    std::string reason = r.reason;
+    if (files.size() > 1) {
+      // The reason names the first file; for a group, name the count instead.
+      auto at = reason.rfind(" (needed by ");
+      reason = (at == std::string::npos ? reason : reason.substr(0, at)) + " (needed by " + std::to_string(files.size()) + " files)";
+    }
+    if (r.needs.size() > 1) {
+      reason += " (and " + std::to_string(r.needs.size() - 1) + " more)";
+    }
+    lines.push_back("REFUSED " + joined(files, 3) + (files.size() > 1 ? " need " : " needs ") + joined(r.needs, 4) + ": " + reason);
+  }
+  if (fine.size() == 1) {
+    lines.push_back("ok " + fine[0] + ": every library and symbol version it needs is in the image or injected");
+  } else if (!fine.empty()) {
+    lines.push_back("ok " + std::to_string(fine.size()) + " libraries (" + joined(fine, 3) +
+                    "): every library and symbol version they need is in the image or injected");
+  }
+  return lines;
 }
 
 namespace {

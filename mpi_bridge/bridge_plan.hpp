@@ -76,6 +76,11 @@ BridgePlan plan_bridge(const std::optional<HostMpi>& host, const ImageFacts& ima
                        const std::vector<std::string>& host_environ);
 
 // `cexec mpi check` output.
+// The verdicts as -v shows them: one line per refused file (its missing needs listed, files
+// refused for the same needs grouped with a count), other verdicts as they are, and one counted
+// line for all the files whose needs are met. Pure.
+std::vector<std::string> group_verdicts(const std::vector<Verdict>& verdicts);
+
 std::string render_text(const std::optional<HostMpi>& host, const ImageFacts& image, const BridgePlan& plan);
 std::string render_json(const std::optional<HostMpi>& host, const ImageFacts& image, const BridgePlan& plan);
 

@@ -70,17 +70,6 @@ std::string capture(const std::string& program, const std::vector<std::string>& 
   return sys::try_capture_output(argv, environ).value_or("");
 }
 
-std::string find_in_path(const std::string& name, const std::vector<std::string>& environ) {
-  std::string path = env_get(environ, "PATH");
-  for (const auto& dir : split_nonempty(path.empty() ? "/usr/local/bin:/usr/bin:/bin" : path, ':')) {
-    std::string candidate = dir + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) {
-      return candidate;
-    }
-  }
-  return "";
-}
-
 // The ELF closure on the host, resolved the way ld.so would for each needing object.
 class HostClosure {
  public:
@@ -321,7 +310,7 @@ std::optional<HostMpi> discover_host_mpi(const std::vector<std::string>& environ
   HostClosure closure(environ);
   for (auto family : families) {
     bool ompi = family == "openmpi";
-    std::string tool = find_in_path(ompi ? "ompi_info" : "mpichversion", environ);
+    std::string tool = sys::find_program(ompi ? "ompi_info" : "mpichversion", environ);
     if (tool.empty()) {
       continue;
     }

@@ -1,5 +1,7 @@
 #include "syscalls.hpp"
 
+#include "environment.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
@@ -591,6 +593,17 @@ int spawn_and_wait(const std::vector<std::string>& argv, const std::vector<std::
     ::_exit(127);
   }
   return wait_for(pid);
+}
+
+std::string find_program(const std::string& name, const std::vector<std::string>& environ) {
+  std::string path(try_environ_value(environ, "PATH").value_or("/usr/local/bin:/usr/bin:/bin"));
+  for (const auto& dir : split_nonempty(path, ':')) {
+    std::string candidate = dir + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+  }
+  return "";
 }
 
 std::optional<std::string> try_capture_output(const std::vector<std::string>& argv, const std::vector<std::string>& env,

@@ -118,6 +118,9 @@ int spawn_and_wait(const std::vector<std::string>& argv, const std::vector<std::
 // queries of host tools (version strings), never for anything that takes input.
 std::optional<std::string> try_capture_output(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                                               size_t limit = 1 << 20);
+// The first executable NAME in the PATH of a captured environ ("NAME=VALUE" strings; the default
+// PATH when unset), or "".
+std::string find_program(const std::string& name, const std::vector<std::string>& environ);
 // argv/envp for the exec family: pointers into `strings`, null-terminated.
 std::vector<char*> c_string_array(const std::vector<std::string>& strings);
 // execvpe(2) with std::strings; returns only by throwing.

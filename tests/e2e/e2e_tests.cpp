@@ -485,6 +485,68 @@ BOOST_AUTO_TEST_CASE(dev_fuse_unusable) {
   BOOST_CHECK(contains(o.err, "/dev/fuse"));
 }
 
+// --- cexec check: the host's readiness ----------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(host_check_reports_this_host_ready) {
+  // Not through run_cexec: `check` is no launch, so the private-container runs add no --no-share.
+  auto o = run({cexec_bin(), "check"}, env);
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  for (const char* line : {"info  kernel: Linux ", "ok    user namespaces: unshare(CLONE_NEWUSER|CLONE_NEWNS) works",
+                           "ok    /dev/fuse: character device 10:229, mode 0666\n",
+                           "ok    FUSE in a user namespace: a FUSE file system mounts inside cexec's user namespace\n",
+                           "ok    fusermount: not needed", "ok    overlayfs in a user namespace: mounts (userxattr)\n",
+                           "ok    admin configuration: ", "ok    host MPI: Open MPI v4.1.4 (discovered from ", "ok    topology: host: "}) {
+    BOOST_CHECK_MESSAGE(contains(o.out, line), "missing: " << line);
+  }
+  BOOST_CHECK(o.out.ends_with("result: ready\n") || contains(o.out, "result: ready ("));
+  BOOST_CHECK(o.err.empty());
+  auto j = run({cexec_bin(), "check", "--json"}, env);
+  BOOST_TEST_INFO(j);
+  BOOST_CHECK_EQUAL(j.status, 0);
+  BOOST_CHECK(contains(j.out, "\"ready\": true"));
+  BOOST_CHECK(contains(j.out, "\"item\": \"FUSE in a user namespace\""));
+  auto bad = run({cexec_bin(), "check", "--frobnicate"}, env);
+  BOOST_CHECK_EQUAL(bad.status, exit_code_for(ErrorKind::usage));
+  BOOST_CHECK_EQUAL(std::count(bad.err.begin(), bad.err.end(), '\n'), 1);
+}
+
+BOOST_AUTO_TEST_CASE(host_check_names_what_an_admin_must_change) {
+  // Each broken feature made real in namespaces of the test's own, as in the launch cases above.
+  struct Broken {
+    std::vector<std::string> wrap;  // runs "$0" "$@" = cexec check
+    std::string line;
+  };
+  std::string sh_exec = " && exec \"$0\" \"$@\"";
+  std::vector<Broken> cases{
+      {{"unshare", "--user", "--map-root-user", "sh", "-c", "echo 0 > /proc/sys/user/max_user_namespaces" + sh_exec},
+       "FAIL  user namespaces: cannot create one: unshare: No space left on device -> set the sysctl user.max_user_namespaces above 0"},
+      {{"unshare", "--user", "--map-root-user", "--mount", "sh", "-c", "mount -t tmpfs none /dev" + sh_exec},
+       "FAIL  /dev/fuse: missing -> load the fuse kernel module (modprobe fuse) so that /dev/fuse exists\n"},
+      {{"unshare", "--user", "--map-root-user", "--mount", "sh", "-c", "mount --bind /dev/null /dev/fuse" + sh_exec},
+       "FAIL  /dev/fuse: is not the FUSE character device (10:229) -> recreate it: mknod -m 0666 /dev/fuse c 10 229\n"},
+  };
+  if (is_root()) {
+    // A FUSE device only root may open, over /dev/fuse in a mount namespace of the test's own, and
+    // the check run as nobody (as on the VMs that ship /dev/fuse 0600).
+    std::string dev = work.path() + "/fuse";
+    cases.push_back({{"unshare", "--mount", "sh", "-c",
+                      "mknod -m 0600 " + dev + " c 10 229 && mount --bind " + dev + " /dev/fuse && rm " + dev +
+                          " && exec setpriv --reuid=65534 --regid=65534 --clear-groups \"$0\" \"$@\""},
+                     "FAIL  /dev/fuse: character device 10:229, mode 0600, not readable and writable by uid 65534 -> make it mode 0666"});
+  }
+  for (const auto& c : cases) {
+    std::vector<std::string> argv = c.wrap;
+    argv.push_back(cexec_bin());
+    argv.push_back("check");
+    auto o = run(argv, env);
+    BOOST_TEST_INFO(c.line << "\n" << o);
+    BOOST_CHECK_EQUAL(o.status, exit_code_for(ErrorKind::host_unsupported));
+    BOOST_CHECK(contains(o.out, c.line));
+    BOOST_CHECK(contains(o.out, "result: not ready (1 to fix") || contains(o.out, "result: not ready (2 to fix"));
+  }
+}
+
 // --- admin configuration ------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(admin_config_applies_inside_an_outer_user_namespace) {

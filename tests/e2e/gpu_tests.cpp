@@ -204,9 +204,13 @@ BOOST_FIXTURE_TEST_CASE(check_with_an_image_gives_the_verdict, GpuCase) {
   BOOST_CHECK_MESSAGE(contains(o.out, "warning: gpu: the image's CUDA runtime 12.6 is newer than the host driver supports (CUDA 12.4)"), o);
   o = run_cexec({"check", "--gpu", image("missing.sqfs")}, env);
   BOOST_CHECK_EQUAL(o.status, exit_code_for(ErrorKind::input_missing));
-  o = run_cexec({"check"}, env);
+  // Without --gpu, `cexec check` is the host check (tests/e2e/host_check_tests.cpp), which takes no image.
+  o = run_cexec({"check", gpu_image()}, env);
   BOOST_CHECK_EQUAL(o.status, exit_code_for(ErrorKind::usage));
-  BOOST_CHECK_MESSAGE(o.err == "cexec: check: nothing to check; use cexec check --gpu [IMAGE] (see cexec --help)\n", o);
+  BOOST_CHECK_MESSAGE(o.err == "cexec: check: IMAGE `" + gpu_image() + "` is only taken with --gpu: cexec check --gpu [IMAGE] (see cexec --help)\n", o);
+  o = run_cexec({"check", "--gpu", "--json"}, env);
+  BOOST_CHECK_EQUAL(o.status, exit_code_for(ErrorKind::usage));
+  BOOST_CHECK_MESSAGE(o.err == "cexec: check: --json is for the host check, not --gpu (see cexec --help)\n", o);
   teardown();
 }
 

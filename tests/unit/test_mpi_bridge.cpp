@@ -303,4 +303,40 @@ BOOST_AUTO_TEST_CASE(image_off_and_no_host) {
   BOOST_CHECK(!parse_policy("bogus"));
 }
 
+// -v shows the verdicts grouped: one line per refused file with its missing needs, files refused
+// for the same needs on one line with a count, and one counted line for every file that is fine.
+BOOST_AUTO_TEST_CASE(verbose_verdicts_are_grouped) {
+  std::vector<Verdict> v{
+      {true, "libmpi.so.40", "the image has no MPI library"},
+      {false, "libmpi.so.40 needs GLIBC_2.34", "the image's libc.so.6 does not provide GLIBC_2.34 (needed by libmpi.so.40)"},
+      {false, "libmpi.so.40 needs GLIBC_2.35", "the image's libc.so.6 does not provide GLIBC_2.35 (needed by libmpi.so.40)"},
+      {false, "libmpi.so.40 needs GLIBC_2.36", "the image's libc.so.6 does not provide GLIBC_2.36 (needed by libmpi.so.40)"},
+      {true, "libhwloc.so.15", "every library and symbol version it needs is in the image or injected"},
+      {true, "libevent-2.1.so.7", "every library and symbol version it needs is in the image or injected"},
+      {false, "host closure", "libfoo.so.1 not found on the host"},
+  };
+  for (int i = 0; i < 40; ++i) {
+    auto path = "/usr/lib/openmpi/mca_plugin_" + std::to_string(i) + ".so";
+    v.push_back({false, path + " needs GLIBC_2.34", "the image's libc.so.6 does not provide GLIBC_2.34 (needed by " + path + ")"});
+  }
+  auto lines = group_verdicts(v);
+  BOOST_REQUIRE_EQUAL(lines.size(), 5u);
+  BOOST_CHECK_EQUAL(lines[0], "ok libmpi.so.40: the image has no MPI library");
+  BOOST_CHECK_EQUAL(lines[1], "REFUSED host closure: libfoo.so.1 not found on the host");
+  BOOST_CHECK_EQUAL(lines[2],
+                    "REFUSED libmpi.so.40 needs GLIBC_2.34, GLIBC_2.35, GLIBC_2.36: the image's libc.so.6 does not provide "
+                    "GLIBC_2.34 (needed by libmpi.so.40) (and 2 more)");
+  BOOST_CHECK_EQUAL(lines[3],
+                    "REFUSED mca_plugin_0.so, mca_plugin_1.so, mca_plugin_2.so and 37 more need GLIBC_2.34: the image's "
+                    "libc.so.6 does not provide GLIBC_2.34 (needed by 40 files)");
+  BOOST_CHECK_EQUAL(lines[4],
+                    "ok 2 libraries (libhwloc.so.15, libevent-2.1.so.7): every library and symbol version they need is in "
+                    "the image or injected");
+  // One refused file alone keeps its own sentence.
+  auto one = group_verdicts({v[1]});
+  BOOST_REQUIRE_EQUAL(one.size(), 1u);
+  BOOST_CHECK_EQUAL(one[0], "REFUSED libmpi.so.40 needs GLIBC_2.34: the image's libc.so.6 does not provide GLIBC_2.34 (needed by libmpi.so.40)");
+  BOOST_CHECK(group_verdicts({}).empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
