@@ -98,7 +98,7 @@ std::string probe_in_user_namespace(uid_t uid, gid_t gid) {
 }
 
 void run_probes(HostCheckFacts& f) {
-  auto [read_end, write_end] = sys::socket_pair();
+  auto [read_end, write_end] = sys::make_pipe();
   uid_t uid = ::getuid();
   gid_t gid = ::getgid();
   pid_t pid = sys::fork_process();

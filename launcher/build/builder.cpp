@@ -6,6 +6,7 @@
 #include "../path_walk.hpp"
 #include "../sys/syscalls.hpp"
 #include "archive_rules.hpp"
+#include "build_log.hpp"
 #include "copy_in.hpp"
 #include "extract.hpp"
 #include "image_config.hpp"
@@ -138,7 +139,7 @@ class Builder {
  public:
   Builder(const BuildPlan& plan, const std::vector<std::string>& host_env)
       : _plan(plan), _env(tool_environment(host_env)), _host_env(host_env), _box(plan.fakeroot, _env),
-        _quiet(plan.verbosity == Verbosity::quiet) {}
+        _quiet(plan.verbosity == Verbosity::quiet), _log(plan.output, host_env, plan.verbosity) {}
 
   int run();
 
@@ -186,6 +187,7 @@ class Builder {
   std::vector<std::string> _host_env;  // as the caller had it
   BuildSandbox _box;
   bool _quiet;
+  BuildLog _log;        // the tools' output (build_log.hpp)
   std::string _work;    // the hidden work folder next to OUT
   std::string _rootfs;  // _work/rootfs
   std::string _tmp_image;
@@ -358,7 +360,6 @@ void Builder::bootstrap_archive() {
 
 void Builder::bootstrap_debootstrap() {
   const Definition& def = _plan.definition;
-  progress(Stage::bootstrap, "debootstrap " + def.os_version + " from " + def.mirror_url);
   std::vector<std::string> argv{"debootstrap", "--variant=minbase"};
   if (!def.include.empty()) {
     std::string list;
@@ -368,15 +369,11 @@ void Builder::bootstrap_debootstrap() {
     argv.push_back("--include=" + list);
   }
   argv.insert(argv.end(), {def.os_version, _rootfs, def.mirror_url});
-  int status = _box.run([&] {
+  int status = _log.run(_box, Stage::bootstrap, "debootstrap " + def.os_version + " from " + def.mirror_url, [&] {
     sys::Fd root = sys::open_path(_rootfs, O_PATH | O_DIRECTORY);
     // debootstrap makes /dev/null and friends with mknod unless they exist; in a user namespace
     // it cannot, so it finds them already bound (sandbox.hpp).
     mount_build_dev(root.get(), false);
-    if (_quiet) {
-      sys::Fd null = sys::open_path("/dev/null", O_WRONLY);
-      sys::redirect_fd(null.get(), 1);
-    }
     sys::exec_program(argv, _env);
   });
   if (status != 0) {
@@ -415,12 +412,11 @@ void Builder::bootstrap() {
 
 void Builder::setup() {
   const Script& s = *_plan.definition.setup;
-  progress(Stage::setup, "running %setup on the host");
   std::vector<std::string> env = _env;
   for (const char* name : {"CEXEC_ROOTFS", "APPTAINER_ROOTFS", "SINGULARITY_ROOTFS"}) {
     env.push_back(std::string(name) + "=" + _rootfs);
   }
-  int status = _box.run([&] {
+  int status = _log.run(_box, Stage::setup, "running %setup on the host", [&] {
     if (::chdir(_plan.source_dir.c_str()) != 0) {
       sys::throw_errno("chdir", _plan.source_dir);
     }
@@ -459,9 +455,9 @@ void Builder::files() {
 
 void Builder::post() {
   const Script& s = *_plan.definition.post;
-  progress(Stage::post, "running %post in the new root");
   Fakeroot mode = _plan.fakeroot.mode;
-  int status = _box.run([&] { run_chrooted(_rootfs, RootCommand{script_argv(s), post_environment(_host_env)}, mode); });
+  int status = _log.run(_box, Stage::post, "running %post in the new root",
+                        [&] { run_chrooted(_rootfs, RootCommand{script_argv(s), post_environment(_host_env)}, mode); });
   run_section("post", s, status);
 }
 
@@ -504,7 +500,6 @@ void Builder::metadata() {
 
 void Builder::test() {
   const Script& s = *_plan.definition.test;
-  progress(Stage::test, "running %test in the new image");
   // %test sees the image's own environment, as `cexec exec` would give it.
   EnvInputs in;
   in.cleanenv = true;
@@ -516,7 +511,8 @@ void Builder::test() {
   in.image_path = _plan.output;
   std::vector<std::string> env = to_environ(value_or_throw(assemble_environment(in)));
   Fakeroot mode = _plan.fakeroot.mode;
-  int status = _box.run([&] { run_chrooted(_rootfs, RootCommand{script_argv(s), env}, mode); });
+  int status = _log.run(_box, Stage::test, "running %test in the new image",
+                        [&] { run_chrooted(_rootfs, RootCommand{script_argv(s), env}, mode); });
   run_section("test", s, status);
 }
 
@@ -636,8 +632,9 @@ int Builder::run() {
   timed("cleanup", [&] { remove_work_dir(); });
   if (!_quiet) {
     auto st = sys::try_stat(_plan.output);
-    std::fprintf(stderr, "cexec build: built %s (%s)\n", _plan.output.c_str(),
-                 _plan.sandbox ? "directory" : (std::to_string(st ? st->st_size : 0) + " bytes").c_str());
+    std::fprintf(stderr, "cexec build: built %s (%s)%s\n", _plan.output.c_str(),
+                 _plan.sandbox ? "directory" : (std::to_string(st ? st->st_size : 0) + " bytes").c_str(),
+                 _log.path().empty() ? "" : ("; the tools' output is in " + _log.path()).c_str());
   }
   if (!_plan.sandbox) {
     std::string digest;

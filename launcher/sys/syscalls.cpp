@@ -403,6 +403,14 @@ std::pair<Fd, Fd> socket_pair() {
   return {Fd(sv[0]), Fd(sv[1])};
 }
 
+std::pair<Fd, Fd> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    throw_errno("pipe2");
+  }
+  return {Fd(fds[0]), Fd(fds[1])};
+}
+
 Fd seqpacket_socket() {
   int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (fd < 0) {

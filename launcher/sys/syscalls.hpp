@@ -76,6 +76,7 @@ Message receive_message(int sock);  // EOF and ECONNRESET give an empty Message
 void send_fd(int sock, int fd);
 Fd receive_fd(int sock);
 std::pair<Fd, Fd> socket_pair();
+std::pair<Fd, Fd> make_pipe();  // {read end, write end}, both close-on-exec
 
 // Abstract unix sockets (Linux): a name in the network namespace, no file, gone with its socket,
 // so a crash leaves nothing behind. These return 0 or the errno.

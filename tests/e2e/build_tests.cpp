@@ -376,6 +376,86 @@ BOOST_AUTO_TEST_CASE(unsafe_archive_members_are_refused_by_name) {
   check_no_build_leftovers(work.path());
 }
 
+// The tools' output (here: 500 lines of %post, as apt would print) goes to a log file, not to the
+// terminal; stdout stays the digest alone; a failing phase shows its last lines and the log's path.
+BOOST_AUTO_TEST_CASE(tool_output_goes_to_a_log_with_its_tail_on_failure) {
+  std::string def = work / "chatty.def";
+  std::string out = work / "chatty.img";
+  auto write_def = [&](int status) {
+    write_text(def, "Bootstrap: directory\nFrom: " + rootfs() +
+                        "\n%post\ni=0; while [ $i -lt 500 ]; do i=$((i+1)); echo \"Setting up pkg$i (1.$i)\"; done\n"
+                        "echo to-stderr >&2\nexit " + std::to_string(status) + "\n");
+  };
+  std::string logs = home.path() + "/.cache/cexec/build-logs";
+  auto only_log = [&] {
+    std::vector<std::string> found;
+    for (const auto& e : fs::directory_iterator(logs)) {
+      found.push_back(e.path());
+    }
+    return found;
+  };
+  write_def(0);
+  auto o = cexec_build({out, def}, env);
+  BOOST_TEST_INFO(o);
+  BOOST_REQUIRE_EQUAL(o.status, 0);
+  BOOST_CHECK_EQUAL(o.out, sha256_of(out, env) + "\n");
+  BOOST_CHECK(contains(o.err, "cexec build: [post] running %post in the new root\n"));
+  BOOST_CHECK(!contains(o.err, "Setting up pkg"));
+  BOOST_CHECK(!contains(o.err, "to-stderr"));
+  auto first = only_log();
+  BOOST_REQUIRE_EQUAL(first.size(), 1u);
+  BOOST_CHECK(contains(o.err, "; the tools' output is in " + first[0] + "\n"));
+  std::string text = read_text(first[0]);
+  BOOST_CHECK(contains(text, "=== [post] running %post in the new root\nSetting up pkg1 (1.1)\n"));
+  BOOST_CHECK(contains(text, "Setting up pkg500 (1.500)\nto-stderr\n"));
+  struct stat st {};
+  BOOST_REQUIRE_EQUAL(::stat(first[0].c_str(), &st), 0);
+  BOOST_CHECK_EQUAL(st.st_mode & 0777, 0600u);
+
+  write_def(7);
+  auto f = cexec_build({"--force", out, def}, env);
+  BOOST_TEST_INFO(f);
+  BOOST_CHECK_EQUAL(f.status, 7);
+  BOOST_CHECK(contains(f.err, "cexec build: [post] the last lines of its output:\n"));
+  BOOST_CHECK(contains(f.err, "  | Setting up pkg482 (1.482)\n"));
+  BOOST_CHECK(contains(f.err, "  | Setting up pkg500 (1.500)\n  | to-stderr\n"));
+  BOOST_CHECK(!contains(f.err, "Setting up pkg481 "));  // only the last 20 lines
+  BOOST_CHECK(contains(f.err, "cexec build: full log: " + logs + "/chatty.img."));
+  BOOST_CHECK(contains(f.err, "%post (" + def + ":3) failed with exit status 7"));
+  BOOST_CHECK_EQUAL(only_log().size(), 2u);
+
+  // -v: the tools write to the terminal, no log.
+  write_def(0);
+  fs::remove_all(logs);
+  auto v = cexec_build({"-v", "--force", out, def}, env);
+  BOOST_CHECK_EQUAL(v.status, 0);
+  BOOST_CHECK(contains(v.err, "Setting up pkg500 (1.500)\n"));
+  BOOST_CHECK(!fs::exists(logs));
+
+  // The 20 newest logs are kept.
+  fs::create_directories(logs);
+  for (int i = 0; i < 25; ++i) {
+    std::string old = logs + "/old" + std::to_string(i) + ".log";
+    write_text(old, "old\n");
+    host_sh("touch -d '2020-01-01 00:00:" + std::to_string(10 + i) + "' " + sh_quote(old), env);
+  }
+  BOOST_CHECK_EQUAL(cexec_build({"-q", "--force", out, def}, env).status, 0);
+  auto kept = only_log();
+  BOOST_CHECK_EQUAL(kept.size(), 20u);
+  BOOST_CHECK(!fs::exists(logs + "/old5.log"));
+  BOOST_CHECK(fs::exists(logs + "/old6.log"));
+
+  // No writable cache folder: the build still works, a failure still shows the tail.
+  Env no_cache = env;
+  no_cache["XDG_CACHE_HOME"] = "/proc/cexec-no-such-dir";
+  write_def(2);
+  auto n = cexec_build({"--force", out, def}, no_cache);
+  BOOST_CHECK_EQUAL(n.status, 2);
+  BOOST_CHECK(contains(n.err, "  | to-stderr\n"));
+  BOOST_CHECK_MESSAGE(contains(n.err, "cexec build: no log file (mkdir `/proc/cexec-no-such-dir`"), n.err);
+  check_no_build_leftovers(work.path());
+}
+
 // The next two need a private mount namespace (root) or a nested user namespace (nobody, where
 // cexec then runs as that namespace's root): a tmpfs hides the bootstrap tool, or is too small.
 std::vector<std::string> in_mount_namespace(const std::string& script) {
@@ -450,9 +530,17 @@ BOOST_AUTO_TEST_CASE(bookworm_with_every_section) {
              "hello\n"
              "test \"$APP_MODE\" = bookworm-test\n");
   std::string out = work / "bookworm.img";
-  auto o = cexec_build({"-v", out, def}, env);
+  auto o = cexec_build({out, def}, env);
   BOOST_TEST_INFO(o.status << " stderr tail: " << o.err.substr(o.err.size() > 4000 ? o.err.size() - 4000 : 0));
   BOOST_REQUIRE_EQUAL(o.status, 0);
+  // debootstrap's and apt's thousands of lines went to the log, one line per phase to stderr.
+  BOOST_CHECK(!contains(o.err, "I: Retrieving"));
+  BOOST_CHECK(contains(o.err, "cexec build: [bootstrap] debootstrap bookworm from "));
+  auto log_at = o.err.find("; the tools' output is in ");
+  BOOST_REQUIRE(log_at != std::string::npos);
+  std::string log_text = read_text(trim(o.err.substr(log_at + 26, o.err.find('\n', log_at) - log_at - 26)));
+  BOOST_CHECK(contains(log_text, "I: Retrieving libc6 "));
+  BOOST_CHECK(contains(log_text, "Setting up hello "));
   auto r = run_cexec({"run", out, "a", "b"}, env);
   BOOST_CHECK_EQUAL(r.status, 0);
   BOOST_CHECK_EQUAL(r.out, "py 3 bookworm-test a b\n");
