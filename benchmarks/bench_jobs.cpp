@@ -275,7 +275,8 @@ std::string describe_tree(pid_t root) {
   std::string out;
   std::vector<std::pair<pid_t, int>> stack{{root, 0}};
   while (!stack.empty()) {
-    auto [pid, depth] = stack.back();
+    pid_t pid = stack.back().first;  // no structured binding: Clang 14 cannot capture one
+    int depth = stack.back().second;
     stack.pop_back();
     auto it = std::find_if(all.begin(), all.end(), [&](const ProcEntry& e) { return e.pid == pid; });
     if (it == all.end()) {

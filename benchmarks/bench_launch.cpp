@@ -133,7 +133,9 @@ Options parse_options(const std::vector<std::string_view>& args, const char* pat
       }
     }
   }
-  for (const auto& [name, setting] : env) {
+  for (const auto& entry : env) {  // no structured binding: Clang 14 cannot capture one
+    const std::string& name = entry.first;
+    const std::string& setting = entry.second;
     auto it = std::find_if(o.commands.begin(), o.commands.end(), [&](const Command& c) { return c.name == name; });
     if (it == o.commands.end()) {
       throw UsageError("--env `" + name + ":" + setting + "` names no command");

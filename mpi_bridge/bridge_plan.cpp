@@ -261,7 +261,10 @@ std::vector<std::string> group_verdicts(const std::vector<Verdict>& verdicts) {
   std::vector<std::string> lines;
   std::vector<std::string> fine;  // files whose every need is met: one counted line
   for (const auto& v : verdicts) {
-    auto [file, need] = split_subject(v.subject);
+    // Not a structured binding: Clang 14 cannot capture one in the lambda below.
+    auto split = split_subject(v.subject);
+    const std::string& file = split.first;
+    const std::string& need = split.second;
     if (v.compatible) {
       if (need.empty() && v.reason.starts_with("every library and symbol version")) {
         fine.push_back(file);
