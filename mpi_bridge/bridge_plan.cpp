@@ -284,7 +284,11 @@ std::vector<std::string> group_verdicts(const std::vector<Verdict>& verdicts) {
       it->needs.push_back(need);
     }
   }
-  // Files refused for exactly the same needs (typically many plugins) share one line.
+  // Files refused for exactly the same needs (typically many plugins) share one line; after
+  // `shown_refusals` lines, one more counts the rest.
+  constexpr size_t shown_refusals = 8;
+  size_t refusal_lines = 0;
+  size_t files_not_shown = 0;
   std::vector<bool> done(refused.size(), false);
   for (size_t i = 0; i < refused.size(); ++i) {
     if (done[i]) {
@@ -298,6 +302,10 @@ std::vector<std::string> group_verdicts(const std::vector<Verdict>& verdicts) {
       }
     }
     const auto& r = refused[i];
+    if (++refusal_lines > shown_refusals) {
+      files_not_shown += files.size();
+      continue;
+    }
     std::string reason = r.reason;
     if (files.size() > 1) {
       // The reason names the first file; for a group, name the count instead.
@@ -308,6 +316,10 @@ std::vector<std::string> group_verdicts(const std::vector<Verdict>& verdicts) {
       reason += " (and " + std::to_string(r.needs.size() - 1) + " more)";
     }
     lines.push_back("REFUSED " + joined(files, 3) + (files.size() > 1 ? " need " : " needs ") + joined(r.needs, 4) + ": " + reason);
+  }
+  if (files_not_shown > 0) {
+    lines.push_back("REFUSED " + std::to_string(files_not_shown) + " more " + (files_not_shown == 1 ? "file" : "files") +
+                    " for symbol versions or libraries the image lacks (`cexec mpi check IMAGE` lists every verdict)");
   }
   if (fine.size() == 1) {
     lines.push_back("ok " + fine[0] + ": every library and symbol version it needs is in the image or injected");

@@ -337,6 +337,16 @@ BOOST_AUTO_TEST_CASE(verbose_verdicts_are_grouped) {
   BOOST_REQUIRE_EQUAL(one.size(), 1u);
   BOOST_CHECK_EQUAL(one[0], "REFUSED libmpi.so.40 needs GLIBC_2.34: the image's libc.so.6 does not provide GLIBC_2.34 (needed by libmpi.so.40)");
   BOOST_CHECK(group_verdicts({}).empty());
+  // Beyond 8 refusal lines, one line counts the rest.
+  std::vector<Verdict> many;
+  for (int i = 0; i < 12; ++i) {
+    std::string lib = "lib" + std::to_string(i) + ".so";
+    many.push_back({false, lib + " needs GLIBC_2." + std::to_string(i), "the image's libc.so.6 does not provide it (needed by " + lib + ")"});
+  }
+  auto capped = group_verdicts(many);
+  BOOST_REQUIRE_EQUAL(capped.size(), 9u);
+  BOOST_CHECK(capped[7].starts_with("REFUSED lib7.so needs GLIBC_2.7: "));
+  BOOST_CHECK_EQUAL(capped[8], "REFUSED 4 more files for symbol versions or libraries the image lacks (`cexec mpi check IMAGE` lists every verdict)");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
