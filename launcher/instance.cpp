@@ -242,8 +242,10 @@ JoinOutcome join_node_instance(const LaunchPlan& plan, const InstanceKey& key, L
     if (err == 0) {
       sys::PeerCredentials peer = sys::peer_credentials(sock.get());
       if (peer.uid != ::getuid()) {
-        throw Error(ErrorKind::policy, "node instance socket @" + key.socket_name + " is held by uid " +
-                                           std::to_string(peer.uid) + ", not by you; refusing it (--no-share avoids it)");
+        // Someone else holds the name (it should be unguessable: rendezvous.hpp). Never join
+        // it, never fail the job: the caller runs a private container instead.
+        outcome.refused = "node instance socket @" + key.socket_name + " is held by uid " + std::to_string(peer.uid) + ", not by you";
+        return outcome;
       }
       set_receive_timeout(sock.get(), join_timeout_seconds);
       sys::Message m = log.step("instance-wait", [&] { return sys::receive_message(sock.get()); });
@@ -266,6 +268,7 @@ JoinOutcome join_node_instance(const LaunchPlan& plan, const InstanceKey& key, L
       });
       log.info(std::string(outcome.created ? "created" : "joined") + " node instance @" + key.socket_name +
                " after " + std::to_string(outcome.attempts) + " attempt(s)");
+      outcome.joined = true;
       return outcome;
     }
     if (err != ECONNREFUSED && err != ENOENT) {

@@ -23,12 +23,15 @@
 namespace cexec {
 
 struct JoinOutcome {
+  bool joined = false;   // in the instance's namespaces
   bool created = false;  // this process spawned the keeper
   int attempts = 0;
+  std::string refused;   // not joined: another user holds the name (why, for the warning)
 };
 
-// On return the calling process is in the instance's user and mount namespaces, rooted in the
-// image. Errors of the instance's setup come back as the same Error every rank would have got.
+// On return with `joined`, the calling process is in the instance's user and mount namespaces,
+// rooted in the image. Errors of the instance's setup come back as the same Error every rank
+// would have got. A name held by another user is never joined: `refused` says so.
 JoinOutcome join_node_instance(const LaunchPlan& plan, const InstanceKey& key, Log& log);
 
 }  // namespace cexec

@@ -1,25 +1,10 @@
 #include "instance_key.hpp"
 
-#include <cstdio>
+#include "sha256.hpp"
 
 namespace cexec {
 
 namespace {
-
-uint64_t fnv1a(std::string_view text, uint64_t basis) {
-  uint64_t h = basis;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
-std::string hex(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 // "name=<length>:<value>\n": lengths make the text unambiguous whatever the values contain.
 void add_field(std::string& text, std::string_view name, std::string_view value) {
@@ -29,7 +14,7 @@ void add_field(std::string& text, std::string_view name, std::string_view value)
 }  // namespace
 
 InstanceKey make_instance_key(std::string_view hostname, const LaunchContext& context, const ImageIdentity& image,
-                              const LaunchPlan& plan) {
+                              const LaunchPlan& plan, std::string_view secret) {
   std::string t = "cexec-instance-v2\n";
   add_field(t, "uid", std::to_string(plan.user.uid));
   add_field(t, "gid", std::to_string(plan.user.gid));
@@ -61,8 +46,9 @@ InstanceKey make_instance_key(std::string_view hostname, const LaunchContext& co
     add_field(t, "topology", plan.topology_file);
   }
   InstanceKey key;
-  key.socket_name = "cexec." + std::to_string(plan.user.uid) + "." + hex(fnv1a(t, 0xcbf29ce484222325ULL)) +
-                    hex(fnv1a(t, 0x84222325cbf29ce4ULL));
+  // Keyed by the user's rendezvous secret (rendezvous.hpp): another user, who can list abstract
+  // socket names but not read the secret, can neither predict this name nor take it first.
+  key.socket_name = "cexec." + std::to_string(plan.user.uid) + "." + sha256_hex(std::string(secret) + '\n' + t).substr(0, 32);
   key.text = std::move(t);
   return key;
 }

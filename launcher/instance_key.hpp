@@ -18,7 +18,8 @@ struct InstanceKey {
   std::string socket_name;  // abstract unix socket name, without the leading NUL
 };
 
+// `secret` is the user's rendezvous secret: it makes socket_name unpredictable to other users.
 InstanceKey make_instance_key(std::string_view hostname, const LaunchContext& context, const ImageIdentity& image,
-                              const LaunchPlan& plan);
+                              const LaunchPlan& plan, std::string_view secret);
 
 }  // namespace cexec

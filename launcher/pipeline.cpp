@@ -15,6 +15,7 @@
 #include "log.hpp"
 #include "mpi_check.hpp"
 #include "plan.hpp"
+#include "rendezvous.hpp"
 #include "sys/syscalls.hpp"
 #include "topology_command.hpp"
 
@@ -196,6 +197,24 @@ void drop_privileges() {
               "cannot execute `" + path + "`: " + std::error_code(err, std::generic_category()).message());
 }
 
+// Joins (or creates) the job's node instance; false when another user holds its name, after a
+// warning: the caller then runs a private container.
+bool join_shared_instance(const LaunchPlan& plan, const HostFacts& facts, const LaunchContext& context,
+                        const std::string& secret, Log& log) {
+  InstanceKey key = make_instance_key(facts.hostname, context, facts.image_identity, plan, secret);
+  log.info("node share " + context.node_share + " (from " + context.node_share_source + "), job " +
+           context.job.value_or("unknown across nodes") +
+           (context.job ? " (from " + context.job_source + ")" : "") + ", launcher " + context.launcher +
+           ", rank " + (context.rank ? std::to_string(*context.rank) : "?") + ", local rank " +
+           (context.local_rank ? std::to_string(*context.local_rank) : "?") + " of " +
+           (context.local_size ? std::to_string(*context.local_size) : "?"));
+  JoinOutcome joined = join_node_instance(plan, key, log);
+  if (!joined.joined) {
+    std::fprintf(stderr, "cexec: warning: %s; running a private container\n", joined.refused.c_str());
+  }
+  return joined.joined;
+}
+
 }  // namespace
 
 int launch(const std::vector<std::string>& args, char** environ) {
@@ -238,16 +257,17 @@ int launch(const std::vector<std::string>& args, char** environ) {
     throw Error(ErrorKind::input_missing, "topology file `" + plan.topology_file + "`: " +
                                               std::error_code(errno, std::generic_category()).message());
   }
+  bool in_instance = false;
   if (plan.share) {
-    InstanceKey key = make_instance_key(facts.hostname, context, facts.image_identity, plan);
-    log.info("node share " + context.node_share + " (from " + context.node_share_source + "), job " +
-             context.job.value_or("unknown across nodes") +
-             (context.job ? " (from " + context.job_source + ")" : "") + ", launcher " + context.launcher +
-             ", rank " + (context.rank ? std::to_string(*context.rank) : "?") + ", local rank " +
-             (context.local_rank ? std::to_string(*context.local_rank) : "?") + " of " +
-             (context.local_size ? std::to_string(*context.local_size) : "?"));
-    join_node_instance(plan, key, log);
-  } else {
+    std::string why;
+    auto secret = log.step("rendezvous-secret", [&] { return load_rendezvous_secret(facts.environ, why); });
+    in_instance = secret && join_shared_instance(plan, facts, context, secret->value, log);
+    if (!secret && (!context.local_rank || *context.local_rank == 0)) {
+      std::fprintf(stderr, "cexec: warning: no private place for the node instance's rendezvous secret (%s); running a private container\n",
+                   why.c_str());
+    }
+  }
+  if (!in_instance) {
     std::optional<SquashfsServer> server;
     if (plan.image_kind == ImageKind::squashfs) {
       // Started first, so the server reads the superblock and tables while this process works.

@@ -11,7 +11,7 @@ set -eu
 packages="build-essential cmake ninja-build pkg-config git util-linux iproute2
   libcli11-dev libboost-test-dev libcap-dev libfuse3-dev fuse3 libsquashfuse-dev squashfuse
   zlib1g-dev liblzma-dev liblzo2-dev liblz4-dev libzstd-dev libbz2-dev
-  libarchive-dev libseccomp-dev nlohmann-json3-dev
+  libarchive-dev libseccomp-dev nlohmann-json3-dev nettle-dev
   squashfs-tools debootstrap busybox-static charliecloud-runtime hyperfine
   openmpi-bin libopenmpi-dev slurm-wlm libslurm-dev munge
   libhwloc-dev libnuma-dev

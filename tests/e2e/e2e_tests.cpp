@@ -547,6 +547,76 @@ BOOST_AUTO_TEST_CASE(host_check_names_what_an_admin_must_change) {
   }
 }
 
+// --- the node instance's rendezvous: no denial of service between users ------------------------
+
+namespace {
+
+// "created node instance @NAME after ..." in a -v launch's stderr.
+std::string instance_name(const std::string& err) {
+  auto at = err.find("node instance @");
+  if (at == std::string::npos) {
+    return "";
+  }
+  at += 15;
+  return err.substr(at, err.find(' ', at) - at);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(rendezvous_secret_is_private_and_keys_the_name) {
+  auto o = run_cexec({"-v", sqfs(), "true"}, env);
+  BOOST_TEST_INFO(o);
+  BOOST_REQUIRE_EQUAL(o.status, 0);
+  std::string name = instance_name(o.err);
+  BOOST_CHECK(name.starts_with("cexec." + std::to_string(::getuid()) + "."));
+  std::string dir = home.path() + "/cexec";
+  std::string secret = read_text(dir + "/rendezvous-secret");
+  BOOST_CHECK_EQUAL(secret.size(), 64u);
+  BOOST_CHECK_EQUAL(secret.find_first_not_of("0123456789abcdef"), std::string::npos);
+  struct stat st {};
+  BOOST_REQUIRE_EQUAL(::stat(dir.c_str(), &st), 0);
+  BOOST_CHECK_EQUAL(st.st_mode & 0777, 0700u);
+  BOOST_REQUIRE_EQUAL(::stat((dir + "/rendezvous-secret").c_str(), &st), 0);
+  BOOST_CHECK_EQUAL(st.st_mode & 0777, 0600u);
+  // The same launch again: the same secret, the same name. Another secret: another name.
+  auto again = run_cexec({"-v", sqfs(), "true"}, env);
+  BOOST_CHECK_EQUAL(instance_name(again.err), name);
+  fs::remove(dir + "/rendezvous-secret");
+  auto other = run_cexec({"-v", sqfs(), "true"}, env);
+  BOOST_CHECK_EQUAL(other.status, 0);
+  BOOST_CHECK(!instance_name(other.err).empty());
+  BOOST_CHECK_NE(instance_name(other.err), name);
+}
+
+BOOST_AUTO_TEST_CASE(rendezvous_secret_moves_past_places_others_took) {
+  // In namespaces of the test's own (a private /dev/shm): /dev/shm/cexec-0 made first with the
+  // wrong mode, as another user's squat would be, and XDG_RUNTIME_DIR unset: the secret goes to
+  // the cache folder. Then no place at all: a private container, with a warning, and the job runs.
+  Env e = env;
+  e.erase("XDG_RUNTIME_DIR");
+  e["XDG_CACHE_HOME"] = work.path();
+  std::string squat = "mount -t tmpfs none /dev/shm && mkdir -m 0755 /dev/shm/cexec-0 && exec \"$0\" \"$@\"";
+  auto o = run({"unshare", "--user", "--map-root-user", "--mount", "sh", "-c", squat, cexec_bin(), "-v", sqfs(), "cat",
+                "/etc/image-marker"},
+               e);
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  BOOST_CHECK_EQUAL(o.out, "in the image\n");
+  BOOST_CHECK(fs::exists(work.path() + "/cexec/rendezvous-secret"));
+  BOOST_CHECK(!instance_name(o.err).empty());
+  e.erase("XDG_CACHE_HOME");
+  e["HOME"] = "/nonexistent";
+  auto none = run({"unshare", "--user", "--map-root-user", "--mount", "sh", "-c", squat, cexec_bin(), sqfs(), "cat",
+                   "/etc/image-marker"},
+                  e);
+  BOOST_TEST_INFO(none);
+  BOOST_CHECK_EQUAL(none.status, 0);
+  BOOST_CHECK_EQUAL(none.out, "in the image\n");
+  BOOST_CHECK(contains(none.err, "cexec: warning: no private place for the node instance's rendezvous secret (/dev/shm/cexec-0: "
+                                 "not a private directory of uid 0 (owner 0)"));
+  BOOST_CHECK(contains(none.err, "; running a private container\n"));
+}
+
 // --- admin configuration ------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(admin_config_applies_inside_an_outer_user_namespace) {

@@ -103,7 +103,10 @@ inline std::string read_text(const std::string& path) {
 inline Env base_env(const std::string& home) {
   // Launches from this one test process share node instances (one job: the same parent pid);
   // no linger keeps each case's instances from outliving it.
-  return Env{{"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}, {"HOME", home}, {"LANG", "C"}, {"CEXEC_LINGER", "0"}};
+  // XDG_RUNTIME_DIR in the home keeps the user's rendezvous secret (rendezvous.hpp) in the case's
+  // own directory rather than in /dev/shm/cexec-UID, which lasts until reboot.
+  return Env{{"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}, {"HOME", home}, {"LANG", "C"}, {"CEXEC_LINGER", "0"},
+             {"XDG_RUNTIME_DIR", home}};
 }
 
 // Runs argv (argv[0] searched in PATH) with exactly `env`, feeding `input`, and collects everything.

@@ -18,6 +18,7 @@ struct Inputs {
   LaunchOptions options;
   HostFacts facts;
   LaunchContext context;
+  std::string secret = std::string(64, 'a');  // the user's rendezvous secret (rendezvous.hpp)
 };
 
 HostFacts default_facts() {
@@ -62,7 +63,7 @@ Inputs default_inputs() {
 InstanceKey key_for(const Inputs& in) {
   auto r = resolve(in.options, in.facts);
   BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.failure().message));
-  return make_instance_key(in.facts.hostname, in.context, in.facts.image_identity, r.value());
+  return make_instance_key(in.facts.hostname, in.context, in.facts.image_identity, r.value(), in.secret);
 }
 
 bool contains(const std::string& text, std::string_view words) {
@@ -106,11 +107,25 @@ BOOST_AUTO_TEST_CASE(socket_name_is_uid_and_32_hex_digits) {
   }
 }
 
+// The socket name is keyed by the user's secret: another user, who knows everything else in the
+// key (job id, image, host), cannot compute it; the key text, compared on joining, is unchanged.
+BOOST_AUTO_TEST_CASE(socket_name_depends_on_the_secret) {
+  auto in = default_inputs();
+  auto a = key_for(in);
+  in.secret = std::string(64, 'b');
+  auto b = key_for(in);
+  BOOST_TEST(a.text == b.text);
+  BOOST_TEST(a.socket_name != b.socket_name);
+  BOOST_TEST(a.socket_name.starts_with("cexec.1000."));
+  BOOST_TEST(b.socket_name.starts_with("cexec.1000."));
+  BOOST_TEST(key_for(in).socket_name == b.socket_name);
+}
+
 BOOST_AUTO_TEST_CASE(key_text_names_its_parts) {
   auto in = default_inputs();
   auto plan = resolve(in.options, in.facts);
   BOOST_TEST_REQUIRE(plan.has_value());
-  auto key = make_instance_key(in.facts.hostname, in.context, in.facts.image_identity, plan.value());
+  auto key = make_instance_key(in.facts.hostname, in.context, in.facts.image_identity, plan.value(), in.secret);
   for (const char* words :
        {"cexec-instance-v2\n", "uid=4:1000\n", "gid=4:1000\n", "user=5:alice\n", "host=6:node17\n",
         "job=12:slurm:4711.3\n", "image=16:/images/app.sqfs\n",
