@@ -3,7 +3,8 @@
 # /dev/fuse usable by ordinary users. Idempotent, and quick when everything is already in place.
 set -eu
 
-# help2man writes the man pages; bash-completion and lmod let the tests check the installed
+# clang and libfuzzer-14-dev build the fuzz targets (scripts/fuzz.sh) and the Clang builds
+# (scripts/check-builds.sh). help2man writes the man pages; bash-completion and lmod let the tests check the installed
 # completion and modulefiles; debhelper and lintian build and check the Debian package.
 # mpich and libmpich-dev (the MPI bridge's MPICH tests) install next to Open MPI without changing
 # what mpirun, mpicc and libmpi.so resolve to: Debian's alternatives rank Open MPI (50) above MPICH
@@ -16,7 +17,8 @@ packages="build-essential cmake ninja-build pkg-config git util-linux iproute2
   openmpi-bin libopenmpi-dev slurm-wlm libslurm-dev munge
   libhwloc-dev libnuma-dev
   libelf-dev mpich libmpich-dev
-  help2man bash-completion lmod debhelper lintian"
+  help2man bash-completion lmod debhelper lintian
+  clang libfuzzer-14-dev"
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

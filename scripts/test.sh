@@ -29,7 +29,11 @@ fi
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --output-on-failure -LE 'debootstrap|training|^gpu$')
 
+# Every parser of untrusted text under libFuzzer (Clang, ASan + UBSan), 15 s per target from its
+# seed corpus; any crash, leak, hang or sanitizer report fails (tests/fuzz/README.md).
+./scripts/fuzz.sh --time 15
+
 # The Debian package: built, installed with apt-get, the e2e suite run against /usr/bin/cexec,
 # purged, nothing left (docs/packaging.md).
 ./scripts/test-package.sh build
-echo "test: all tiers passed (normal and sanitizer builds, the installed package)"
+echo "test: all tiers passed (normal and sanitizer builds, fuzzing, the installed package)"
