@@ -1,8 +1,11 @@
 #include "instance.hpp"
 
+#include "test_hooks.hpp"
+
 #include "container.hpp"
 #include "squashfs_server.hpp"
 #include "sys/syscalls.hpp"
+#include "test_hooks.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -138,6 +141,7 @@ std::optional<sys::Fd> try_accept(int listener) {
 // The keeper's life: build, then admit members until the last has gone and the linger has passed.
 [[noreturn]] void keeper_main(const LaunchPlan& plan, const InstanceKey& key, int listener) {
   listener = sys::detach_from_caller(listener, "cexec-instance");
+  test_hooks::reached("keeper-start");
   std::optional<SquashfsService> service;
   Namespaces ns;
   try {
@@ -167,6 +171,7 @@ std::optional<sys::Fd> try_accept(int listener) {
         if (peer.uid != ::getuid()) {
           continue;
         }
+        test_hooks::reached("keeper-admit");
         sys::Fd pidfd = sys::pidfd_open(peer.pid);
         sys::send_message(conn->get(), ok, ns_fds);
         uint64_t member_tag = static_cast<uint64_t>(pidfd.get()) + 16;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "options.hpp"
+#include "test_hooks.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -32,6 +33,7 @@ class Log {
   // Runs f() and logs "step NAME: X.XXX ms" when verbose.
   template <typename F>
   decltype(auto) step(const char* name, F&& f) {
+    test_hooks::reached(name);
     if (!verbose()) {
       return f();
     }

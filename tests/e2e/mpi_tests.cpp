@@ -208,6 +208,52 @@ BOOST_AUTO_TEST_CASE(another_user_flooding_the_instance_delays_no_join) {
   expect_nothing_left(10);
 }
 
+// Fault injection (test hooks, launcher/test_hooks.hpp): for every named step of instance
+// creation, joining and the privileged sequence, one process of a 4-rank job (the creator, the
+// keeper, the instance's builder or a joining rank: whoever reaches the step first) is killed
+// with SIGKILL there. The job then either recovers (the keeper died before admitting anyone: the
+// next rank takes over) or fails with a cexec error or the launcher's report of a killed rank;
+// it never hangs, and nothing of cexec remains.
+BOOST_AUTO_TEST_CASE(sigkill_at_every_step_fails_cleanly_or_recovers) {
+  struct StepCase {
+    const char* step;
+    const char* expect;  // "recovers", "error" (a cexec error line from the ranks), "killed" (a rank died)
+  };
+  const StepCase steps[] = {
+      {"host-facts", "killed"},        {"rendezvous-secret", "killed"}, {"instance-create", "killed"},
+      {"keeper-start", "recovers"},    {"user-namespace", "error"},     {"private-mounts", "error"},
+      {"clone-bind-sources", "error"}, {"mount-image", "error"},        {"plan-additions", "error"},
+      {"mpi-bridge", "error"},         {"topology-load", "error"},      {"staging-tmpfs", "error"},
+      {"scaffolding", "error"},        {"generated-files", "error"},    {"binds", "error"},
+      {"seal-root", "error"},          {"pivot-root", "error"},         {"keeper-admit", "recovers"},
+      {"instance-wait", "killed"},     {"instance-join", "killed"},     {"image-environment", "killed"},
+      {"instance-environment", "killed"}, {"placement", "killed"},      {"working-directory", "killed"},
+      {"drop-privileges", "killed"},
+  };
+  std::string marker = home.path() + "/killed-at";  // the home is bound: visible inside the container too
+  for (const auto& c : steps) {
+    Env e = env;
+    e["CEXEC_TEST_KILL_AT"] = std::string(c.step) + ":" + marker;
+    auto t0 = std::chrono::steady_clock::now();
+    auto o = run(concat(mpirun(4), {cexec_bin(), "--instance", std::string("fault-") + c.step, sqfs(), "true"}), e);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    BOOST_TEST_INFO("step " << c.step << " (" << c.expect << "), " << seconds << " s: " << o);
+    BOOST_CHECK_MESSAGE(fs::exists(marker), "no process reached step " << c.step);
+    BOOST_CHECK_LT(seconds, 40.0);  // no rank hangs (the harness kills at 60 s)
+    std::string expect = c.expect;
+    if (expect == "recovers") {
+      BOOST_CHECK_EQUAL(o.status, 0);
+    } else {
+      BOOST_CHECK_NE(o.status, 0);
+      if (expect == "error") {
+        BOOST_CHECK(contains(o.err, "cexec: "));
+      }
+    }
+    expect_nothing_left(10);
+    fs::remove(marker);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(four_ranks_share_one_instance) {
   expect_check_passed(run(concat(mpirun(4), {cexec_bin(), mpi_image(), "mpi_probe", "check"}), env), 4);
 }
