@@ -6,11 +6,14 @@
 # Usage: benchmarks/run_fuzz.sh [RUNS] [JOBS]
 set -eu
 cd "$(dirname "$0")/.."
+repo=$(pwd)
+build_dir=${CEXEC_BUILD_DIR:-build}  # describe_machine names this build's cexec
 . benchmarks/common.sh
 runs=${1:-1000000}
 jobs=${2:-1}
 describe_machine
 describe_load
+echo "clang:     $(clang --version | head -1)"
 echo "fuzz: $runs executions per target, $jobs at a time"
 start=$(date +%s)
 set +e
