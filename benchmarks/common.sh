@@ -31,3 +31,44 @@ describe_load() {
   other_load
 }
 
+
+# The SLURM cluster of namespace nodes (tests/cluster/cluster.sh, docs/cluster.md; root) for the
+# multi-node benchmarks (run_cluster.sh, admin/run-test-cluster.sh) and the admin benchmarks' test.
+# start_test_cluster NODES SHARE [cluster.sh up options]: starts NODES compute nodes and a head node
+# in /run/cexec-bench-cluster-PID, SHARE (a folder under /tmp) shared into every node's private
+# /tmp; sets $cluster and $login (a command prefix that runs a command on the head node, where
+# users call srun, sbatch and salloc). stop_test_cluster (from an EXIT trap) takes it down and
+# returns 1 when `down` found something left behind. Needs $repo.
+start_test_cluster() {
+  local nodes=$1 share=$2
+  shift 2
+  cluster=/run/cexec-bench-cluster-$$
+  "$repo/tests/cluster/cluster.sh" up "$cluster" --nodes "$nodes" --share "$share" "$@"
+  login="$repo/tests/cluster/cluster.sh exec $cluster head"
+}
+
+stop_test_cluster() {
+  [[ -n ${cluster:-} && -d $cluster ]] || return 0
+  if ! "$repo/tests/cluster/cluster.sh" down "$cluster"; then
+    echo "stop_test_cluster: the cluster left something behind" >&2
+    return 1
+  fi
+}
+
+# make_cluster_stage NAME CEXEC: the folder to give start_test_cluster as SHARE, $tmp
+# (/tmp/NAME.XXXXXX, 0755, with bin/cexec a copy of CEXEC), and an EXIT trap that stops the cluster
+# and removes $tmp, keeping the exit status (1 when the cluster left something behind).
+make_cluster_stage() {
+  tmp=$(mktemp -d "/tmp/$1.XXXXXX")
+  trap remove_cluster_stage EXIT
+  chmod 0755 "$tmp"
+  mkdir -p "$tmp/bin"
+  cp "$2" "$tmp/bin/cexec"
+}
+
+remove_cluster_stage() {
+  local rc=$?
+  stop_test_cluster || rc=1
+  rm -rf "$tmp"
+  exit $rc
+}

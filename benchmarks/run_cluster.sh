@@ -74,9 +74,8 @@ done
 
 # The stage every node sees: /tmp is private to each node, so it is shared into them by path.
 tmp=$(mktemp -d /tmp/cexec-cluster-bench.XXXXXX)
-cluster=/run/cexec-cluster-bench-$$
 cleanup() {
-  "$repo/tests/cluster/cluster.sh" down "$cluster" || echo "run_cluster.sh: the cluster left something behind" >&2
+  stop_test_cluster || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -91,8 +90,7 @@ sh "$repo/tests/mpi/make_mpi_image.sh" "$tmp/bin/mpi_probe" "$tmp" >/dev/null
 rm -rf "$tmp/mpi-rootfs"
 echo "== image"
 echo "squashfs:  $img ($(stat -c %s "$img") bytes; host Open MPI closure, busybox, mpi_probe)"
-"$repo/tests/cluster/cluster.sh" up "$cluster" --nodes "$nodes" --cpus 8 --share "$tmp"
-login="$repo/tests/cluster/cluster.sh exec $cluster head"
+start_test_cluster "$nodes" "$tmp" --cpus 8
 echo "slurm:     $($login srun --version) (slurmctld on the head node, one slurmd per node; SlurmdTimeout 10 s)"
 echo
 

@@ -6,6 +6,8 @@ set -eu
 # clang and libfuzzer-14-dev build the fuzz targets (scripts/fuzz.sh) and the Clang builds
 # (scripts/check-builds.sh). help2man writes the man pages; bash-completion and lmod let the tests check the installed
 # completion and modulefiles; debhelper and lintian build and check the Debian package.
+# python3-matplotlib (python3-pil with it) draws the admin scaling report's plots and checks them;
+# hpcc is the native side of its application part (benchmarks/admin/, README "Scaling benchmarks").
 # mpich and libmpich-dev (the MPI bridge's MPICH tests) install next to Open MPI without changing
 # what mpirun, mpicc and libmpi.so resolve to: Debian's alternatives rank Open MPI (50) above MPICH
 # (40), and MPICH's commands keep their own names (mpiexec.hydra, mpicc.mpich, mpichversion).
@@ -18,7 +20,8 @@ packages="build-essential cmake ninja-build pkg-config git util-linux iproute2
   libhwloc-dev libnuma-dev
   libelf-dev mpich libmpich-dev
   help2man bash-completion lmod debhelper lintian
-  clang libfuzzer-14-dev"
+  clang libfuzzer-14-dev
+  python3-matplotlib python3-pil hpcc"
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
