@@ -185,7 +185,7 @@ def compute_metrics(results):
         why = missing(part)
         if why is None:
             why = variant_status or "no data"
-        status = why.split(":")[0]
+        status = "failed" if why.startswith("failed") else why.split(":")[0]
         put(name, status=status, reason=why)
 
     def failed_reason(ss):
@@ -564,7 +564,8 @@ def plot_import_storm(ax, results, metrics):
     setup = results.get("parts", {}).get("import", {}).get("setup", {})
     ax.set_title(f"Import storm: numpy on every rank ({setup.get('ranks_per_node', '?')} per node)")
     return ("Every rank runs `python3 -c 'import numpy'`: from the SquashFS image through cexec (blue) against the "
-            "same tree unpacked on the host's disk, run with the tree's own loader and python (black).")
+            "same tree unpacked on the host's disk, run with the tree's own loader and python (black). The cexec bars "
+            "include cexec's own startup (the startup plots).")
 
 
 def plot_app_hpcc(ax, results, metrics):
