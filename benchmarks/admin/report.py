@@ -356,13 +356,15 @@ def plot_all(out, results, metrics):
         if caption:
             ax.grid(True, which="both", alpha=0.3)
             if ax.get_yscale() == "log":
-                from matplotlib.ticker import ScalarFormatter
-                fmt = ScalarFormatter()
-                fmt.set_scientific(False)
-                ax.yaxis.set_major_formatter(fmt)
+                # Plain numbers; within less than a decade and a half the minor ticks get labels too.
+                from matplotlib.ticker import FuncFormatter, NullFormatter
+                ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+                lo, hi = ax.get_ylim()
+                ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}") if lo > 0 and hi / lo < 30
+                                             else NullFormatter())
             fig.tight_layout()
             path = os.path.join(out, name + ".png")
-            fig.savefig(path, format="png")
+            fig.savefig(path, format="png", bbox_inches="tight")  # legends below the axes included
             made[name] = (path, caption)
         elif name not in skipped:
             skipped[name] = "no data"
@@ -447,7 +449,7 @@ def plot_startup_ratio(ax, results, metrics):
     ax.set_xlabel("ranks (nodes x ranks per node)")
     ax.set_ylabel("container / bare wall time (x, paired median)")
     ax.set_title("Startup overhead ratio against ranks")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     return ("Container launch time over the bare launch of the same repetition (median of the per-repetition "
             "ratios) at every point of the grid; the dotted red line is the admin's threshold.")
 
@@ -581,7 +583,8 @@ def plot_app_hpcc(ax, results, metrics):
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels([APP_KEYS[n].split("_")[0].replace("RandomlyOrderedRing", "b_eff ring ") for n in names],
                        rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("container / native performance (x)")
+    ax.set_yscale("log", base=2)
+    ax.set_ylabel("container / native performance (x, log)")
     setup = results.get("parts", {}).get("app", {}).get("setup", {})
     ax.set_title(f"HPCC in the container vs native ({setup.get('nodes', '?')} x {setup.get('ranks_per_node', '?')} ranks, N={setup.get('N', '?')})")
     ax.legend(fontsize=8)
@@ -611,7 +614,7 @@ def plot_projection(ax, results, metrics):
     ax.set_xlabel("nodes N")
     ax.set_ylabel("cexec startup overhead over bare srun (ms)")
     ax.set_title("Startup overhead: projection model vs measured")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     return (f"overhead(N, r) = {proj['formula']} (RESULTS.md, Multi-node), fitted on the one-node points ({proj['fit']}); "
             f"dots: measured median overhead (cexec minus bare, same repetition). Projected at 256 x 64: "
             f"{proj['overhead_ms']:.0f} ms.")
@@ -674,14 +677,21 @@ def details_md(results, metrics):
     out = []
     st = [m for m in ("startup_srun_cexec", "startup_srun_no_share", "startup_srun_chrun", "startup_mpirun_cexec")
           if metrics.get(m, {}).get("points")]
-    if st:
-        out.append("### Startup points (median wall ms bare / container, paired ratio)\n")
-        out.append("| launcher, variant | " + " | ".join(f"{p['nodes']}x{p['ranks_per_node']}" for p in metrics[st[0]]["points"]) + " |")
-        out.append("|---|" + "---|" * len(metrics[st[0]]["points"]))
-        for m in st:
-            case, var, base = STARTUP_VARIANTS[m]
-            out.append(f"| {case} {var} | " + " | ".join(
-                f"{p['native_s'] * 1000:.0f} / {p['container_s'] * 1000:.0f} ({p['ratio']:.2f}x)" for p in metrics[m]["points"]) + " |")
+    for case in ("srun", "mpirun"):
+        rows = [m for m in st if STARTUP_VARIANTS[m][0] == case]
+        if not rows:
+            continue
+        points = [(p["nodes"], p["ranks_per_node"]) for p in metrics[rows[0]]["points"]]
+        out.append(f"### Startup points, {case} (nodes x ranks per node: median wall ms bare / container, paired ratio)\n")
+        out.append("| variant | " + " | ".join(f"{k}x{r}" for k, r in points) + " |")
+        out.append("|---|" + "---|" * len(points))
+        for m in rows:
+            by_point = {(p["nodes"], p["ranks_per_node"]): p for p in metrics[m]["points"]}
+            cells = []
+            for pt in points:
+                p = by_point.get(pt)
+                cells.append(f"{p['native_s'] * 1000:.0f} / {p['container_s'] * 1000:.0f} ({p['ratio']:.2f}x)" if p else "-")
+            out.append(f"| {STARTUP_VARIANTS[m][1]} | " + " | ".join(cells) + " |")
         out.append("")
     cases = results.get("parts", {}).get("mpi", {}).get("cases", {})
     for case in ("intra-node", "inter-node"):
@@ -753,7 +763,7 @@ def write_report(out, results):
     # markdown
     md = ["# cexec scaling report", ""] + head + [""]
     if unf:
-        md += ["**Did not finish:**", ""] + [f"- {x}" for x in unf] + [""]
+        md += ["**Did not finish (or failed):**", ""] + [f"- {x}" for x in unf] + [""]
     if plot_note:
         md += [plot_note, ""]
     md += ["## Summary", "",
@@ -792,7 +802,7 @@ def write_report(out, results):
          "</style></head><body><h1>cexec scaling report</h1>"]
     h += [f"<p>{e(x)}</p>" for x in head]
     if unf:
-        h.append("<div class='unf'><b>Did not finish:</b><ul>" + "".join(f"<li>{e(x)}</li>" for x in unf) + "</ul></div>")
+        h.append("<div class='unf'><b>Did not finish (or failed):</b><ul>" + "".join(f"<li>{e(x)}</li>" for x in unf) + "</ul></div>")
     if plot_note:
         h.append(f"<p>{e(plot_note)}</p>")
     h.append("<h2>Summary</h2><p>Ratios are container / native (time: lower is better; bandwidth and application: "

@@ -32,6 +32,10 @@ img=$("$repo/scripts/example-image.sh" "$repo/benchmarks/admin/cexec-scaling.def
 make_cluster_stage cexec-admin-bench "$cexec"
 mkdir -p "$tmp/work"
 start_test_cluster "$nodes" "$tmp" --cpus "$cpus"
+# The nodes' ranks share this machine's cores: Open MPI ranks that poll for messages without ever
+# yielding starve each other (a collective of 8 ranks on 2 cores took minutes). Natively and in the
+# container alike (srun passes the variable to every rank, cexec into the container).
+export OMPI_MCA_mpi_yield_when_idle=1
 # salloc runs cexec-scaling on the head node with the allocation's SLURM_* variables, as on a login node.
 $login salloc -N "$nodes" --ntasks-per-node="$cpus" --time=60 \
   "$repo/benchmarks/admin/cexec-scaling" --cexec "$tmp/bin/cexec" --image "$img" --app-image "$img" \
