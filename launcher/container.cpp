@@ -4,6 +4,7 @@
 #include "path_walk.hpp"
 #include "squashfs_server.hpp"
 #include "sys/syscalls.hpp"
+#include "test_hooks.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -71,6 +72,9 @@ std::vector<std::optional<sys::Fd>> clone_bind_sources(const std::vector<MountOp
 void mount_staging() {
   sys::Fd fs = sys::fs_open("tmpfs");
   sys::fs_config_string(fs.get(), "mode", "0700");
+  if (const char* size = test_hooks::staging_size()) {
+    sys::fs_config_string(fs.get(), "size", size);  // a test fills it (ENOSPC)
+  }
   sys::Fd mnt = sys::fs_create_mount(fs.get(), restrict_attrs, "staging tmpfs");
   sys::move_mount_to(mnt.get(), AT_FDCWD, staging, "staging tmpfs");
   for (const char* d : {image_dir, root_dir, upper_dir, work_dir, files_dir}) {
@@ -78,10 +82,16 @@ void mount_staging() {
   }
 }
 
+// The descriptor limit is no fault of the device: such an error stays a setup error (exit 71).
+bool is_descriptor_limit(const SysError& e) { return e.err() == EMFILE || e.err() == ENFILE; }
+
 sys::Fd open_fuse_device() {
   try {
     return sys::open_path("/dev/fuse", O_RDWR);
   } catch (const SysError& e) {
+    if (is_descriptor_limit(e)) {
+      throw;
+    }
     std::string hint = e.err() == EACCES || e.err() == EPERM
                            ? " (an admin must make /dev/fuse mode 0666, as stock distributions ship it)"
                            : e.err() == ENOENT ? " (an admin must load the fuse kernel module)" : "";
@@ -102,6 +112,9 @@ sys::Fd mount_squashfs(const LaunchPlan& plan, SquashfsServer& server) {
     sys::fs_config_string(fs.get(), "group_id", std::to_string(plan.user.gid));
     sys::fs_config_flag(fs.get(), "default_permissions");
   } catch (const SysError& e) {
+    if (is_descriptor_limit(e)) {
+      throw;
+    }
     throw Error(ErrorKind::host_unsupported, std::string("/dev/fuse is unusable: ") + e.what());
   }
   sys::Fd mnt = sys::fs_create_mount(fs.get(), MOUNT_ATTR_RDONLY | restrict_attrs, plan.image);
@@ -150,6 +163,7 @@ std::string walk_problem(const MountOp& op, WalkStatus status) {
 }
 
 struct Scaffold {
+  std::string destination;        // as the plan names it, for errors
   std::vector<std::string> path;  // resolved container path, as components
   bool is_directory;
 };
@@ -177,27 +191,40 @@ std::vector<Scaffold> plan_scaffolding(const std::vector<MountOp>& mounts,
     }
     std::vector<std::string> full = w.existing;
     full.insert(full.end(), w.missing.begin(), w.missing.end());
-    out.push_back(Scaffold{std::move(full), source_is_directory(op, clones[i])});
+    out.push_back(Scaffold{op.destination, std::move(full), source_is_directory(op, clones[i])});
   }
   return out;
 }
 
-// Creates the missing mount points under `base` (the overlay's upper layer, or a writable image).
+// Creates the missing mount points under `base` (the overlay's upper layer, or a writable image),
+// one component at a time from the previous one's descriptor and never through a symlink: a
+// writable image is the caller's own folder, where a symlink may replace a planned directory
+// before it is used, and a path would then lead mkdir out of the image.
 void create_scaffolding(const std::vector<Scaffold>& scaffolds, int base, int image_root) {
   for (const auto& s : scaffolds) {
-    std::string rel;
-    for (size_t i = 0; i < s.path.size(); ++i) {
-      rel += (i ? "/" : "") + s.path[i];
-      bool last = i + 1 == s.path.size();
-      mode_t mode = 0755;
-      if (auto lower = sys::try_open_at(image_root, rel, O_PATH | O_NOFOLLOW)) {
-        mode = sys::stat_fd(lower->get()).st_mode & 07777;
+    try {
+      sys::Fd at = sys::open_at(base, ".", O_PATH | O_DIRECTORY);
+      std::string rel;
+      for (size_t i = 0; i < s.path.size(); ++i) {
+        const std::string& name = s.path[i];
+        rel += (i ? "/" : "") + name;
+        mode_t mode = 0755;
+        if (auto lower = sys::try_open_beneath(image_root, rel, O_PATH | O_NOFOLLOW)) {
+          mode = sys::stat_fd(lower->get()).st_mode & 07777;
+        }
+        if (i + 1 < s.path.size() || s.is_directory) {
+          sys::mkdir_at(at.get(), name, mode);
+          at = sys::open_at(at.get(), name, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+        } else if (auto f = sys::try_open_at(at.get(), name, O_WRONLY | O_CREAT | O_NOFOLLOW, 0644); !f) {
+          sys::throw_errno("create", rel);
+        }
       }
-      if (!last || s.is_directory) {
-        sys::mkdir_at(base, rel, mode);
-      } else if (auto f = sys::try_open_at(base, rel, O_WRONLY | O_CREAT | O_NOFOLLOW, 0644); !f) {
-        sys::throw_errno("create", rel);
+    } catch (const SysError& e) {
+      if (e.err() != ENOTDIR && e.err() != ELOOP) {
+        throw;
       }
+      throw Error(ErrorKind::bind_destination, "bind destination `" + s.destination +
+                                                   "` changed while its mount point was created (" + e.what() + ")");
     }
   }
 }
@@ -276,6 +303,23 @@ void apply_mounts(const LaunchPlan& plan, const std::vector<MountOp>& mounts,
       }
       throw setup_error("while binding", e);
     }
+  }
+}
+
+// Kernel tunables that a root caller's payload could still change without any capability (uid 0
+// keeps root's file permissions there): bound over themselves read-only, as container engines do.
+// /sys is bound read-only whole (plan.cpp).
+constexpr const char* read_only_proc_paths[] = {"/proc/sys", "/proc/sysrq-trigger"};
+
+void seal_kernel_tunables(int root) {
+  for (const char* path : read_only_proc_paths) {
+    auto at = sys::try_open_in_root(root, path, O_PATH | O_NOFOLLOW);
+    if (!at) {
+      continue;  // a kernel without it (sysrq-trigger needs CONFIG_MAGIC_SYSRQ)
+    }
+    sys::Fd mnt = sys::open_tree_clone(at->get(), "", true);
+    sys::set_mount_attrs(mnt.get(), MOUNT_ATTR_RDONLY, 0, true, path);
+    sys::move_mount_to(mnt.get(), at->get(), "", path);
   }
 }
 
@@ -367,7 +411,10 @@ void enter_container(const LaunchPlan& plan, Log& log, SquashfsServer* server) {
     log.step("generated-files", [&] {
       write_generated_files(plan, value_or_throw(additions_files(additions)), root.get());
     });
-    log.step("binds", [&] { apply_mounts(plan, mounts, clones, root.get(), root_path); });
+    log.step("binds", [&] {
+      apply_mounts(plan, mounts, clones, root.get(), root_path);
+      seal_kernel_tunables(root.get());
+    });
     if (overlay && !plan.writable_tmpfs) {
       // The scaffolding needed a writable layer; the container still gets a read-only root.
       log.step("seal-root", [&] {

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -266,6 +267,14 @@ JoinOutcome join_node_instance(const LaunchPlan& plan, const InstanceKey& key, L
         throw Error(ErrorKind::internal, "node instance @" + key.socket_name + " answered for a different key");
       }
       log.step("instance-join", [&] {
+        // From here until exec this process is in the container beside other ranks' payloads,
+        // still running the host's cexec with its descriptors: non-dumpable, none of them may
+        // ptrace it, read its memory or open its /proc entries (exe, root, fd), as they could a
+        // process of their own user namespace (ptrace(2), "Ptrace access mode checking").
+        // execve(2) makes the payload dumpable again.
+        if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+          sys::throw_errno("prctl(PR_SET_DUMPABLE)");
+        }
         // The user namespace first: joining the mount namespace needs CAP_SYS_ADMIN in the
         // namespace that owns it (setns(2)).
         sys::set_namespace(m.fds[0].get(), CLONE_NEWUSER, "user namespace of the node instance");

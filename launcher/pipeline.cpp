@@ -17,6 +17,7 @@
 #include "plan.hpp"
 #include "rendezvous.hpp"
 #include "sys/syscalls.hpp"
+#include "test_hooks.hpp"
 #include "topology_command.hpp"
 
 #include <cerrno>
@@ -316,6 +317,7 @@ int launch(const std::vector<std::string>& args, char** environ) {
   log.step("drop-privileges", [] { drop_privileges(); });
   log.info("exec " + path + " after " + std::to_string(log.elapsed_ms()) + " ms");
   std::fflush(stderr);
+  test_hooks::reached("exec");
   exec_payload(path, argv, env);
 }
 

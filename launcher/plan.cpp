@@ -90,7 +90,7 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
   // Default mounts, in the order they are applied (later ones may sit below earlier ones).
   auto& m = p.mounts;
   m.push_back(bind_op("/proc", "/proc", false, false, false));
-  m.push_back(bind_op("/sys", "/sys", false, false, false));
+  m.push_back(bind_op("/sys", "/sys", true, false, false));  // read-only: see seal_kernel_tunables()
   m.push_back(bind_op("/dev", "/dev", false, false, false));
   for (const char* tmp : {"/tmp", "/var/tmp"}) {
     if (o.contain) {

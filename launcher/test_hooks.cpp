@@ -13,7 +13,40 @@
 
 namespace cexec::test_hooks {
 
+namespace {
+
+bool names_step(std::string_view steps, std::string_view step) {
+  for (size_t at = 0; at <= steps.size();) {
+    size_t comma = steps.find(',', at);
+    if (steps.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at) == step) {
+      return true;
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    at = comma + 1;
+  }
+  return false;
+}
+
+void pause_if_named(const char* step) {
+  const char* spec = std::getenv("CEXEC_TEST_PAUSE_AT");
+  std::string_view s(spec == nullptr ? "" : spec);
+  auto colon = s.find(':');
+  if (colon != std::string_view::npos && names_step(s.substr(0, colon), step)) {
+    ::sleep(static_cast<unsigned>(std::atoi(std::string(s.substr(colon + 1)).c_str())));
+  }
+}
+
+}  // namespace
+
+const char* staging_size() {
+  const char* size = std::getenv("CEXEC_TEST_STAGING_SIZE");
+  return size != nullptr && *size != '\0' ? size : nullptr;
+}
+
 void reached(const char* step) {
+  pause_if_named(step);
   const char* spec = std::getenv("CEXEC_TEST_KILL_AT");
   if (spec == nullptr) {
     return;
@@ -45,17 +78,7 @@ void reached(const char* step) {
     dir_dev = st.st_dev;
     dir_ino = st.st_ino;
   }
-  bool named = false;
-  for (size_t at = 0; at <= steps.size();) {
-    size_t comma = steps.find(',', at);
-    std::string_view one = steps.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
-    named = named || one == step;
-    if (comma == std::string_view::npos) {
-      break;
-    }
-    at = comma + 1;
-  }
-  if (!named) {
+  if (!names_step(steps, step)) {
     return;
   }
   int fd = ::openat(dir, marker.substr(slash + 1).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

@@ -8,14 +8,23 @@
 // creator, keeper, builder or joining rank at one step and watches what the others do. MARKER's
 // folder is opened at a process's first step (on the host) and kept, close-on-exec, so steps in
 // the container's mount namespace reach it too.
+//
+// CEXEC_TEST_PAUSE_AT=STEP:SECONDS — every process that reaches STEP sleeps SECONDS there, so a
+// test can look at it in that state (a rank at `exec`: in the container, privileges dropped, still
+// running cexec).
+//
+// CEXEC_TEST_STAGING_SIZE=BYTES — the staging tmpfs gets this size (tmpfs `size=`) instead of the
+// kernel's default, so a test can fill it (ENOSPC).
 #pragma once
 
 namespace cexec::test_hooks {
 
 #ifdef CEXEC_TEST_HOOKS
 void reached(const char* step);
+const char* staging_size();  // nullptr: the kernel's default
 #else
 inline void reached(const char*) {}
+inline const char* staging_size() { return nullptr; }
 #endif
 
 }  // namespace cexec::test_hooks

@@ -247,6 +247,31 @@ inline std::vector<std::string> cexec_processes() {
   return found;
 }
 
+// pid of this user's cexec process named `comm` (the keeper: "cexec-instance"), or 0.
+inline pid_t find_process(const std::string& comm) {
+  for (const auto& p : cexec_processes()) {
+    if (p.substr(p.find(' ') + 1) == comm) {
+      return static_cast<pid_t>(std::stoi(p.substr(0, p.find(' '))));
+    }
+  }
+  return 0;
+}
+
+// Waits up to `seconds` for nothing of cexec to remain (keepers linger a few seconds by default).
+inline void expect_nothing_left(int seconds) {
+  std::vector<std::string> left;
+  for (int i = 0; i < seconds * 20; ++i) {
+    left = cexec_processes();
+    if (left.empty()) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (const auto& p : left) {
+    BOOST_ERROR("still running after " << seconds << " s: " << p);
+  }
+}
+
 inline std::set<std::string> owned_temp_entries() {
   std::set<std::string> out;
   for (const char* dir : {"/tmp", "/var/tmp", "/dev/shm"}) {

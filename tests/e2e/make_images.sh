@@ -9,6 +9,8 @@
 #   STAGE/images/rootfs/                directory image: busybox, probe, setuid probe, /.cexec metadata
 #   STAGE/images/image.sqfs             the same as SquashFS (zstd)
 #   STAGE/images/plain.sqfs             no /.cexec metadata
+#   STAGE/images/devices.sqfs           image.sqfs plus a device node (1:3, mode 0666) at /opt/null-device
+#   STAGE/images/other.sqfs             image.sqfs with another /etc/image-marker ("the other image")
 #   STAGE/images/{truncated,corrupt}.sqfs, notimage.txt, unreadable.sqfs
 #   STAGE/images/mpi.sqfs               Open MPI closure plus mpi_probe (node-instance tests)
 #   STAGE/images/{nompi,mpich,oldglibc}.sqfs  MPI bridge images (tests/mpi/make_bridge_images.sh)
@@ -22,7 +24,8 @@ chmod 0755 "$stage" "$stage/bin" "$stage/images" "$stage/configs" "$stage/topolo
 cp "$(dirname "$0")/../topology/xml/dgx-a100.xml" "$stage/topology/"
 chmod 0644 "$stage/topology/dgx-a100.xml"
 cp "$build/cexec" "$build/tests/e2e_tests" "$build/tests/mpi_tests" "$build/tests/slurm_tests" \
-  "$build/tests/cluster_tests" "$build/tests/build_tests" "$build/tests/probe" "$(dirname "$0")/../cluster/cluster.sh" \
+  "$build/tests/cluster_tests" "$build/tests/build_tests" "$build/tests/isolation_tests" "$build/tests/fault_tests" \
+  "$build/tests/probe" "$(dirname "$0")/../cluster/cluster.sh" \
   "$stage/bin/"
 cexec_under_test=${CEXEC_E2E_CEXEC:-$build/cexec}
 [ -x "$cexec_under_test" ] || { echo "make_images: no cexec at $cexec_under_test" >&2; exit 1; }
@@ -67,6 +70,12 @@ cp -a "$root/." "$stage/images/plain/"
 rm -rf "$stage/images/plain/.cexec"
 mksquashfs "$stage/images/plain" "$stage/images/plain.sqfs" -comp zstd -quiet -noappend >/dev/null
 rm -rf "$stage/images/plain"
+mksquashfs "$root" "$stage/images/devices.sqfs" -comp zstd -quiet -noappend -p "opt/null-device c 0666 0 0 1 3" >/dev/null
+mkdir -p "$stage/images/other"
+cp -a "$root/." "$stage/images/other/"
+printf 'the other image\n' > "$stage/images/other/etc/image-marker"
+mksquashfs "$stage/images/other" "$stage/images/other.sqfs" -comp zstd -quiet -noappend >/dev/null
+rm -rf "$stage/images/other"
 
 size=$(stat -c %s "$stage/images/image.sqfs")
 head -c $((size / 2)) "$stage/images/image.sqfs" > "$stage/images/truncated.sqfs"

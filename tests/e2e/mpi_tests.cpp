@@ -37,31 +37,6 @@ size_t count(const std::string& text, const std::string& word) {
   return n;
 }
 
-// pid of this user's process named `comm`, or 0.
-pid_t find_process(const std::string& comm) {
-  for (const auto& p : cexec_processes()) {
-    if (p.substr(p.find(' ') + 1) == comm) {
-      return static_cast<pid_t>(std::stoi(p.substr(0, p.find(' '))));
-    }
-  }
-  return 0;
-}
-
-// Waits up to `seconds` for nothing of cexec to remain (keepers linger a few seconds by default).
-void expect_nothing_left(int seconds) {
-  std::vector<std::string> left;
-  for (int i = 0; i < seconds * 20; ++i) {
-    left = cexec_processes();
-    if (left.empty()) {
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  for (const auto& p : left) {
-    BOOST_ERROR("still running after " << seconds << " s: " << p);
-  }
-}
-
 void expect_check_passed(const Outcome& o, int ranks) {
   BOOST_TEST_INFO(o);
   BOOST_CHECK_EQUAL(o.status, 0);

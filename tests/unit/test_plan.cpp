@@ -92,7 +92,7 @@ BOOST_AUTO_TEST_CASE(default_mounts_in_order) {
   auto p = resolve_ok(exec_options(), f);
   const std::vector<MountOp> expected = {
       sys_bind("/proc", false, false, false),
-      sys_bind("/sys", false, false, false),
+      sys_bind("/sys", true, false, false),
       sys_bind("/dev", false, false, false),
       sys_bind("/tmp", false, true, true),
       sys_bind("/var/tmp", false, true, true),
@@ -262,7 +262,7 @@ BOOST_AUTO_TEST_CASE(contain_gives_private_tmp_and_no_home_or_cwd) {
   auto p = resolve_ok(o, f);
   const std::vector<MountOp> expected = {
       sys_bind("/proc", false, false, false),
-      sys_bind("/sys", false, false, false),
+      sys_bind("/sys", true, false, false),
       sys_bind("/dev", false, false, false),
       MountOp{MountKind::tmpfs, "tmpfs", "/tmp", false, true, false, MountOrigin::system},
       MountOp{MountKind::tmpfs, "tmpfs", "/var/tmp", false, true, false, MountOrigin::system},
