@@ -14,7 +14,6 @@
 #include <map>
 #include <optional>
 #include <sched.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -272,9 +271,7 @@ JoinOutcome join_node_instance(const LaunchPlan& plan, const InstanceKey& key, L
         // ptrace it, read its memory or open its /proc entries (exe, root, fd), as they could a
         // process of their own user namespace (ptrace(2), "Ptrace access mode checking").
         // execve(2) makes the payload dumpable again.
-        if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-          sys::throw_errno("prctl(PR_SET_DUMPABLE)");
-        }
+        sys::set_non_dumpable();
         // The user namespace first: joining the mount namespace needs CAP_SYS_ADMIN in the
         // namespace that owns it (setns(2)).
         sys::set_namespace(m.fds[0].get(), CLONE_NEWUSER, "user namespace of the node instance");

@@ -210,6 +210,12 @@ void set_no_new_privs() {
   }
 }
 
+void set_non_dumpable() {
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    throw_errno("prctl(PR_SET_DUMPABLE)");
+  }
+}
+
 void pivot_root_to_cwd() {
   // pivot_root(".", ".") stacks the old root on top of the new one at the same place; detaching
   // "." then removes exactly the old root (pivot_root(2), "new_root and put_old may be the same").

@@ -45,6 +45,8 @@ std::string fd_path(int fd);  // "/proc/self/fd/N", for APIs that only take path
 // Namespaces and identity.
 void unshare(int flags);
 void set_no_new_privs();
+// PR_SET_DUMPABLE 0: no ptrace, no /proc/PID/{mem,exe,root,fd} for others; execve(2) resets it.
+void set_non_dumpable();
 void pivot_root_to_cwd();  // pivot_root(".", ".") then detach the old root stacked underneath
 
 // The new mount API (Linux 5.2+, mount_setattr 5.12+).
