@@ -338,8 +338,12 @@ report_leftovers() {
     while IFS= read -r line; do
       case ${line##*/} in
         ompi.*|vader_segment.*|openmpi-sessions-*) echo "  temp entry (Open MPI's session files, not cexec's): $line" ;;
-        *cexec*) leftover_seen=1; echo "  temp entry (ours): $line" ;;
-        *) echo "  temp entry (new, by uid; the machine is shared, so it may be another tenant's): $line" ;;
+        cexec-[0-9]*)
+          # The one host entry cexec itself makes: /dev/shm/cexec-UID, the rendezvous secret's
+          # fallback place (the run gives every user an XDG_RUNTIME_DIR, so it must not appear).
+          leftover_seen=1
+          echo "  temp entry (cexec's): $line" ;;
+        *) echo "  temp entry (new; not cexec's own kind, the machine is shared: another tenant's?): $line" ;;
       esac
     done <<<"$new_temp"
   else

@@ -27,6 +27,21 @@ constexpr uid_t nobody = 65534;
 // How many Open MPI short-payload hangs (see above) one test case tolerates.
 constexpr int allowed_mpirun_hangs = 2;
 
+// Under AddressSanitizer (the CI's second build; cexec is built the same way as this test) RSS
+// says nothing about leaks: freed memory waits in ASan's quarantine (up to 256 MiB) on purpose,
+// so a keeper's RSS grows with every allocation it frees. There only descriptors are compared.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool rss_is_meaningful = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool rss_is_meaningful = false;
+#else
+constexpr bool rss_is_meaningful = true;
+#endif
+#else
+constexpr bool rss_is_meaningful = true;
+#endif
+
 struct ProcSample {
   int index;  // the job or launch running when sampled
   pid_t pid;
@@ -158,7 +173,9 @@ void expect_keepers_flat(const Sampler& sampler, int total, std::optional<uid_t>
                                << sampler.most_keepers_at_once(uid));
   BOOST_REQUIRE_MESSAGE(!first.empty() && !last.empty(), "the sampler saw no keeper in the first or last tenth");
   BOOST_CHECK_LE(median_of(last, fds), median_of(first, fds) + 2);
-  BOOST_CHECK_LE(median_of(last, rss), median_of(first, rss) + rss_bound_kib);
+  if (rss_is_meaningful) {
+    BOOST_CHECK_LE(median_of(last, rss), median_of(first, rss) + rss_bound_kib);
+  }
 }
 
 // --- concurrent jobs under a time-out ------------------------------------------------------------
@@ -459,7 +476,9 @@ BOOST_AUTO_TEST_CASE(two_hundred_single_launches_reuse_one_instance) {
   BOOST_CHECK_LE(at_end->fds, after_warmup->fds + 1);
   // 512 KiB over 190 launches: a leak of 2.7 KiB or more per launch fails (the full soak's 10,000
   // launches find smaller ones). Measured: no change at all.
-  BOOST_CHECK_LE(at_end->rss_kib, after_warmup->rss_kib + 512);
+  if (rss_is_meaningful) {
+    BOOST_CHECK_LE(at_end->rss_kib, after_warmup->rss_kib + 512);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(two_users_with_four_concurrent_jobs_each) {
