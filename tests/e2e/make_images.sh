@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the e2e suite's images and support files into STAGE (world-readable, so the unprivileged
 # run can use them). Run as root by the CTest fixture `e2e_images`.
-#   STAGE/bin/{cexec,e2e_tests,build_tests,probe}   copies of the binaries under test
+#   STAGE/bin/{cexec,e2e_tests,build_tests,soak_tests,probe}   copies of the binaries under test
 #   STAGE/bin/cexec-suid                a setuid-root copy (cexec must refuse to run)
 #   STAGE/lib/cexec_spank.so, STAGE/bin/cexec-spank-exec  the SPANK plugin (spank/, where it is built)
 # CEXEC_E2E_CEXEC=PATH tests an installed cexec instead of the build's (the tests run PATH itself;
@@ -25,7 +25,7 @@ cp "$(dirname "$0")/../topology/xml/dgx-a100.xml" "$stage/topology/"
 chmod 0644 "$stage/topology/dgx-a100.xml"
 cp "$build/cexec" "$build/tests/e2e_tests" "$build/tests/mpi_tests" "$build/tests/slurm_tests" \
   "$build/tests/cluster_tests" "$build/tests/build_tests" "$build/tests/isolation_tests" "$build/tests/fault_tests" \
-  "$build/tests/probe" "$(dirname "$0")/../cluster/cluster.sh" \
+  "$build/tests/soak_tests" "$build/tests/probe" "$(dirname "$0")/../cluster/cluster.sh" \
   "$stage/bin/"
 cexec_under_test=${CEXEC_E2E_CEXEC:-$build/cexec}
 [ -x "$cexec_under_test" ] || { echo "make_images: no cexec at $cexec_under_test" >&2; exit 1; }
