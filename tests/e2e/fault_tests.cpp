@@ -99,6 +99,10 @@ BOOST_AUTO_TEST_CASE(a_full_tmp_and_dev_shm_are_no_failure_of_cexec) {
   expect_nothing_left(10);
 }
 
+// Not in the sanitizer build: at a few descriptors the sanitizer runtime itself fails (UBSan's
+// vptr check probes memory through a pipe, ASan reads /proc/self/maps) and its reports replace
+// cexec's line; the normal build runs this case with the same code.
+#if !CEXEC_E2E_SANITIZED
 BOOST_AUTO_TEST_CASE(the_descriptor_limit_at_every_step) {
   // From a limit too low for the dynamic loader up to one that suffices: once cexec starts, every
   // launch runs or fails with one cexec error line naming the limit, quickly, and leaves nothing.
@@ -130,6 +134,7 @@ BOOST_AUTO_TEST_CASE(the_descriptor_limit_at_every_step) {
     BOOST_CHECK_GT(first_success, 0);
   }
 }
+#endif
 
 BOOST_AUTO_TEST_CASE(dev_fuse_vanishing_while_an_instance_runs) {
   // The running instance keeps its FUSE connection and admits the job's next rank; a new instance

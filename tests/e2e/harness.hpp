@@ -100,6 +100,20 @@ inline std::string read_text(const std::string& path) {
   return ss.str();
 }
 
+// Whether this test (and cexec, built the same way) runs under AddressSanitizer: some outcomes
+// belong to the sanitizer runtime there (its quarantine's memory, its own descriptors).
+#if defined(__SANITIZE_ADDRESS__)
+#define CEXEC_E2E_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CEXEC_E2E_SANITIZED 1
+#endif
+#endif
+#ifndef CEXEC_E2E_SANITIZED
+#define CEXEC_E2E_SANITIZED 0
+#endif
+constexpr bool built_with_sanitizers = CEXEC_E2E_SANITIZED == 1;
+
 inline Env base_env(const std::string& home) {
   // Launches from this one test process share node instances (one job: the same parent pid);
   // no linger keeps each case's instances from outliving it.
@@ -117,6 +131,22 @@ inline Outcome run(const std::vector<std::string>& argv, const Env& env, const s
   int in_pipe[2], out_pipe[2], err_pipe[2];
   BOOST_REQUIRE(::pipe2(in_pipe, O_CLOEXEC) == 0 && ::pipe2(out_pipe, O_CLOEXEC) == 0 &&
                 ::pipe2(err_pipe, O_CLOEXEC) == 0);
+  // Everything the child needs is built before fork: a test with a thread of its own (a racing
+  // swapper) may hold the allocator's lock at fork time, and the child must not allocate then
+  // (fork(2): only async-signal-safe calls until exec; seen to hang under ASan).
+  std::vector<std::string> envs;
+  for (const auto& [k, v] : env) {
+    envs.push_back(k + "=" + v);
+  }
+  std::vector<char*> cargv, cenv;
+  for (const auto& a : argv) {
+    cargv.push_back(const_cast<char*>(a.c_str()));
+  }
+  cargv.push_back(nullptr);
+  for (const auto& e : envs) {
+    cenv.push_back(const_cast<char*>(e.c_str()));
+  }
+  cenv.push_back(nullptr);
   pid_t pid = ::fork();
   BOOST_REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -126,19 +156,6 @@ inline Outcome run(const std::vector<std::string>& argv, const Env& env, const s
     if (::chdir(cwd.c_str()) != 0) {
       ::_exit(125);
     }
-    std::vector<std::string> envs;
-    for (const auto& [k, v] : env) {
-      envs.push_back(k + "=" + v);
-    }
-    std::vector<char*> cargv, cenv;
-    for (const auto& a : argv) {
-      cargv.push_back(const_cast<char*>(a.c_str()));
-    }
-    cargv.push_back(nullptr);
-    for (const auto& e : envs) {
-      cenv.push_back(const_cast<char*>(e.c_str()));
-    }
-    cenv.push_back(nullptr);
     ::signal(SIGPIPE, SIG_DFL);
     ::execvpe(cargv[0], cargv.data(), cenv.data());
     ::_exit(124);

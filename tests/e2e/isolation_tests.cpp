@@ -114,9 +114,11 @@ BOOST_AUTO_TEST_CASE(symlink_swaps_racing_bind_destinations_never_lead_outside) 
   fs::create_symlink(outside, sandbox + "/x.alt");
   std::atomic<bool> stop{false};
   std::atomic<long> swaps{0};
+  // The swapper never allocates: the launches fork from this process while it runs.
+  const std::string x = sandbox + "/x", x_alt = sandbox + "/x.alt";
   std::thread swapper([&] {
     while (!stop) {
-      swaps += ::renameat2(AT_FDCWD, (sandbox + "/x").c_str(), AT_FDCWD, (sandbox + "/x.alt").c_str(), RENAME_EXCHANGE) == 0;
+      swaps += ::renameat2(AT_FDCWD, x.c_str(), AT_FDCWD, x_alt.c_str(), RENAME_EXCHANGE) == 0;
     }
   });
   int inside = 0, refused = 0;

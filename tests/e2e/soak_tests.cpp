@@ -30,17 +30,7 @@ constexpr int allowed_mpirun_hangs = 2;
 // Under AddressSanitizer (the CI's second build; cexec is built the same way as this test) RSS
 // says nothing about leaks: freed memory waits in ASan's quarantine (up to 256 MiB) on purpose,
 // so a keeper's RSS grows with every allocation it frees. There only descriptors are compared.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool rss_is_meaningful = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool rss_is_meaningful = false;
-#else
-constexpr bool rss_is_meaningful = true;
-#endif
-#else
-constexpr bool rss_is_meaningful = true;
-#endif
+constexpr bool rss_is_meaningful = !built_with_sanitizers;
 
 struct ProcSample {
   int index;  // the job or launch running when sampled
