@@ -26,7 +26,7 @@ size_t line_count(const std::string& text) { return static_cast<size_t>(std::cou
 bool have_test_hooks() { return contains(run({cexec_bin(), "--version"}, base_env("/")).out, "test hooks: on"); }
 
 // The documented exit codes of cexec's own failures (README "Exit codes").
-bool is_cexec_error(int status) { return status >= 64 && status <= 79; }
+[[maybe_unused]] bool is_cexec_error(int status) { return status >= 64 && status <= 79; }
 
 }  // namespace
 
