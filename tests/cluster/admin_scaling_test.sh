@@ -22,11 +22,12 @@ in_allocation() { $login salloc -N 2 --ntasks-per-node=8 --time=30 "$@"; }
 check() { "$py" "$repo/tests/cluster/check_admin_report.py" "$@"; }
 
 echo "== 1. --quick, every part, through the sbatch wrapper"
+# HPCC twice: one run that Open MPI 4.1.4 itself crashes (seen bare too) leaves the other's figures.
 start=$(date +%s)
 status=0
 $login sbatch --wait -N 2 --ntasks-per-node=8 --chdir="$tmp" --output="$tmp/full.log" \
   --export="ALL,CEXEC_SCALING_DIR=$repo/benchmarks/admin,CEXEC_SCALING_OUT=$tmp/full" \
-  "$repo/benchmarks/admin/cexec-scaling.sbatch" "$img" --quick --app-image "$img" --cexec "$tmp/bin/cexec" \
+  "$repo/benchmarks/admin/cexec-scaling.sbatch" "$img" --quick --app-image "$img" --app-reps 2 --cexec "$tmp/bin/cexec" \
   --work "$tmp/work-full" || status=$?
 cat "$tmp/full.log"
 echo "admin_scaling_test: the quick run took $(($(date +%s) - start)) s and exited $status"
