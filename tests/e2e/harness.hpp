@@ -264,6 +264,23 @@ inline std::vector<std::string> cexec_processes() {
   return found;
 }
 
+// The socket name a `-v` launch reports ("... node instance @NAME after ..."), or "" without one.
+inline std::string try_instance_name(const std::string& err) {
+  auto at = err.find("node instance @");
+  if (at == std::string::npos) {
+    return "";
+  }
+  at += 15;
+  return err.substr(at, err.find(' ', at) - at);
+}
+
+// The same, where the launch must have reported one.
+inline std::string instance_name(const std::string& err) {
+  std::string name = try_instance_name(err);
+  BOOST_REQUIRE(!name.empty());
+  return name;
+}
+
 // pid of this user's cexec process named `comm` (the keeper: "cexec-instance"), or 0.
 inline pid_t find_process(const std::string& comm) {
   for (const auto& p : cexec_processes()) {

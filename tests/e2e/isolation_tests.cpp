@@ -76,14 +76,6 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
-// "... node instance @NAME after ..." in -v output.
-std::string instance_name(const std::string& text) {
-  auto at = text.find("node instance @");
-  BOOST_REQUIRE(at != std::string::npos);
-  at += 15;
-  return text.substr(at, text.find(' ', at) - at);
-}
-
 sockaddr_un abstract_address(const std::string& name, socklen_t& len) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;

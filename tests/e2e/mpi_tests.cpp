@@ -48,14 +48,6 @@ void expect_check_passed(const Outcome& o, int ranks) {
   BOOST_CHECK(contains(o.out, "mpi_probe: check passed"));
 }
 
-// The socket name cexec -v reports for a launch ("... node instance @NAME after ...").
-std::string instance_name(const std::string& err) {
-  auto pos = err.find("node instance @");
-  BOOST_REQUIRE(pos != std::string::npos);
-  pos += 15;
-  return err.substr(pos, err.find(' ', pos) - pos);
-}
-
 // A listening abstract SOCK_SEQPACKET socket under `name`, as a stuck creator or a squatter holds it.
 int listen_abstract(const std::string& name) {
   int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
