@@ -1,8 +1,9 @@
 #include "gpu_discovery.hpp"
 
-#include "config.hpp"
-#include "ld_cache.hpp"
-#include "sys/syscalls.hpp"
+#include "base/ld_cache.hpp"
+#include "base/trusted_file.hpp"
+#include "base/sys/child.hpp"
+#include "base/sys/syscalls.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -35,14 +36,6 @@ std::string under(const std::string& root, std::string_view path) {
   return root == "/" ? std::string(path) : root + std::string(path);
 }
 
-std::string env_value(const std::vector<std::string>& environ, std::string_view name) {
-  for (const auto& e : environ) {
-    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
-      return e.substr(name.size() + 1);
-    }
-  }
-  return "";
-}
 
 bool has_glob(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
 
@@ -224,40 +217,21 @@ std::vector<std::string> expand(const HostRoot& host, const std::string& pattern
 // opens no device). In a child process, so the driver library never stays loaded in cexec, and
 // with a deadline, so a broken driver cannot hang a launch.
 std::optional<Version> ask_libcuda(const std::string& libcuda) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    return std::nullopt;
-  }
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return std::nullopt;
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    int version = 0;
-    if (void* h = ::dlopen(libcuda.c_str(), RTLD_NOW | RTLD_LOCAL)) {
-      using get_version_fn = int (*)(int*);
-      if (auto fn = reinterpret_cast<get_version_fn>(::dlsym(h, "cuDriverGetVersion")); fn && fn(&version) != 0) {
-        version = 0;
+  try {
+    auto reply = sys::run_in_child("ask-libcuda", [&] {
+      int version = 0;
+      if (void* h = ::dlopen(libcuda.c_str(), RTLD_NOW | RTLD_LOCAL)) {
+        using get_version_fn = int (*)(int*);
+        if (auto fn = reinterpret_cast<get_version_fn>(::dlsym(h, "cuDriverGetVersion")); fn && fn(&version) != 0) {
+          version = 0;
+        }
       }
-    }
-    ssize_t n = ::write(fds[1], &version, sizeof version);
-    ::_exit(n == sizeof version ? 0 : 1);
+      return std::to_string(version);
+    }, 5000);
+    return reply ? cuda_from_driver_api(std::atoi(reply->c_str())) : std::nullopt;
+  } catch (const std::exception&) {
+    return std::nullopt;  // a driver that crashed the child answers nothing
   }
-  ::close(fds[1]);
-  int version = 0;
-  struct pollfd p {fds[0], POLLIN, 0};
-  bool ready = ::poll(&p, 1, 5000) == 1 && ::read(fds[0], &version, sizeof version) == sizeof version;
-  ::close(fds[0]);
-  if (!ready) {
-    ::kill(pid, SIGKILL);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return ready ? cuda_from_driver_api(version) : std::nullopt;
 }
 
 void find_presence(VendorFacts& f, const HostRoot& host) {
@@ -395,7 +369,7 @@ VendorFacts discover_vendor(Vendor v, const std::string& root, const std::vector
     }
   }
   std::vector<std::string> sockets = list.sockets;
-  if (std::string mps = env_value(environ, "CUDA_MPS_PIPE_DIRECTORY"); v == Vendor::nvidia && mps.starts_with('/')) {
+  if (std::string mps = environ_value(environ, "CUDA_MPS_PIPE_DIRECTORY"); v == Vendor::nvidia && mps.starts_with('/')) {
     sockets.push_back(mps);
   }
   for (const auto& entry : sockets) {
@@ -457,46 +431,36 @@ std::optional<ImageCuda> read_image_cuda(int image_root) {
   return std::nullopt;
 }
 
-GpuPlanInputs gather_gpu_inputs(const LaunchPlan& plan, std::optional<int> image_root, bool all_vendors) {
+GpuPlanInputs gather_gpu_inputs(const GpuRequest& request, bool all_vendors) {
   GpuPlanInputs in;
-  in.host_root = plan.gpu_host_root;
-  in.existing_mounts = plan.mounts;
-  in.container_dev_is_host_dev = std::any_of(plan.mounts.begin(), plan.mounts.end(), [](const MountOp& m) {
+  in.host_root = request.host_root;
+  in.existing_mounts = request.existing_mounts;
+  in.container_dev_is_host_dev = std::any_of(in.existing_mounts.begin(), in.existing_mounts.end(), [](const MountOp& m) {
     return m.kind == MountKind::bind && m.source == "/dev" && m.destination == "/dev";
   });
-  if (plan.gpu == GpuMode::none && !all_vendors) {
+  if (request.mode == Mode::none && !all_vendors) {
     return in;
   }
   for (Vendor v : {Vendor::nvidia, Vendor::amd}) {
-    bool asked = plan.gpu == GpuMode::automatic || (v == Vendor::nvidia ? plan.gpu == GpuMode::nvidia : plan.gpu == GpuMode::rocm);
+    bool asked = request.mode == Mode::automatic || (v == Vendor::nvidia ? request.mode == Mode::nvidia : request.mode == Mode::rocm);
     if (!asked && !all_vendors) {
       continue;
     }
-    VendorFacts f = discover_vendor(v, plan.gpu_host_root, plan.env.host, plan.gpu_list_configs);
-    if (!f.present && asked && plan.gpu != GpuMode::automatic) {
+    VendorFacts f = discover_vendor(v, request.host_root, request.environ, request.list_configs);
+    if (!f.present && asked && request.mode != Mode::automatic) {
       throw Error(ErrorKind::host_unsupported,
                   v == Vendor::nvidia
                       ? "--gpu=nvidia: this host has no NVIDIA driver (no /proc/driver/nvidia/version, /sys/module/nvidia or /dev/nvidiactl)"
                       : "--gpu=rocm: this host has no AMD GPU driver (no /dev/kfd)");
     }
-    if (asked || all_vendors) {
-      in.vendors.push_back(std::move(f));
-    }
-  }
-  bool nvidia = std::any_of(in.vendors.begin(), in.vendors.end(),
-                            [](const VendorFacts& f) { return f.vendor == Vendor::nvidia && f.present; });
-  if (image_root && (nvidia || all_vendors)) {
-    in.image_cuda = read_image_cuda(*image_root);
+    in.vendors.push_back(std::move(f));
   }
   return in;
 }
 
-InstanceAdditions plan_gpu_instance_additions(const LaunchPlan& plan, int image_root, Log& log) {
-  if (plan.gpu == GpuMode::none) {
-    return {};
-  }
-  GpuPlanInputs in = log.step("gpu-discovery", [&] { return gather_gpu_inputs(plan, image_root); });
-  return plan_gpu_additions(in);
+bool wants_image_cuda(const GpuPlanInputs& in) {
+  return std::any_of(in.vendors.begin(), in.vendors.end(),
+                     [](const VendorFacts& f) { return f.vendor == Vendor::nvidia && f.present; });
 }
 
 }  // namespace cexec::gpu

@@ -4,8 +4,6 @@
 #pragma once
 
 #include "gpu_plan.hpp"
-#include "log.hpp"
-#include "plan.hpp"
 
 #include <optional>
 #include <string>
@@ -32,9 +30,18 @@ std::optional<ImageCuda> read_image_cuda(int image_root);
 // Everything the planner needs for `plan`'s --gpu mode. `all_vendors` (cexec check) reports
 // vendors the mode would skip. Throws Error(host_unsupported) when --gpu=nvidia or --gpu=rocm
 // names a driver the host lacks.
-GpuPlanInputs gather_gpu_inputs(const LaunchPlan& plan, std::optional<int> image_root, bool all_vendors = false);
+struct GpuRequest {
+  Mode mode = Mode::automatic;
+  std::string host_root = "/";  // only test builds move it (CEXEC_TEST_GPU_ROOT)
+  std::vector<std::pair<std::string, std::string>> list_configs;  // read_list_configs()
+  std::vector<std::string> environ;       // the launch's captured environment
+  std::vector<MountOp> existing_mounts;   // the launch plan's own mounts
+};
+// The host side: the vendors' driver files, devices and versions. The image side (its CUDA
+// runtime) is read_image_cuda, once the image is mounted.
+GpuPlanInputs gather_gpu_inputs(const GpuRequest& request, bool all_vendors = false);
+// Whether the image's CUDA runtime matters: an NVIDIA driver is present.
+bool wants_image_cuda(const GpuPlanInputs& in);
 
-// The node instance's GPU additions (called by plan_instance_additions).
-InstanceAdditions plan_gpu_instance_additions(const LaunchPlan& plan, int image_root, Log& log);
 
 }  // namespace cexec::gpu

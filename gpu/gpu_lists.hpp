@@ -3,7 +3,7 @@
 // new driver's new library needs a config line, not a new cexec. Pure.
 #pragma once
 
-#include "error.hpp"
+#include "base/error.hpp"
 
 #include <string>
 #include <string_view>

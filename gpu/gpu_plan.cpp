@@ -1,7 +1,5 @@
 #include "gpu_plan.hpp"
 
-#include "bind_spec.hpp"
-
 #include <algorithm>
 
 namespace cexec::gpu {
@@ -37,8 +35,8 @@ std::string base_of(const std::string& soname) {
 
 }  // namespace
 
-InstanceAdditions plan_gpu_additions(const GpuPlanInputs& in) {
-  InstanceAdditions out;
+GpuPlan plan_gpu_additions(const GpuPlanInputs& in) {
+  GpuPlan out;
   std::string manifest;
   bool any_library = false;
   bool any_binary = false;
@@ -131,7 +129,7 @@ InstanceAdditions plan_gpu_additions(const GpuPlanInputs& in) {
   return out;
 }
 
-std::string describe_gpu_check(const GpuPlanInputs& in, const InstanceAdditions& additions) {
+std::string describe_gpu_check(const GpuPlanInputs& in, const GpuPlan& additions) {
   std::string out;
   if (in.host_root != "/") {
     out += "host root: " + in.host_root + " (test hook)\n";

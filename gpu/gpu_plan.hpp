@@ -5,7 +5,8 @@
 
 #include "gpu_lists.hpp"
 #include "gpu_version.hpp"
-#include "instance_additions.hpp"
+#include "base/environment.hpp"
+#include "base/mount_op.hpp"
 
 #include <optional>
 #include <string>
@@ -18,6 +19,19 @@ inline constexpr const char* container_lib_dir = "/.cexec/host/gpu/lib";
 inline constexpr const char* container_bin_dir = "/.cexec/host/gpu/bin";
 // A generated manifest of what was injected (relative to instance_host_dir).
 inline constexpr const char* manifest_file = "gpu/manifest";
+
+// Which host GPU driver stack a launch asks for (--gpu, docs/gpu.md).
+enum class Mode { automatic, nvidia, rocm, none };
+
+// What the GPU module adds to a container: binds of the host's driver files, its manifest (a
+// generated file), the environment and the notices. The launcher appends it to the node's plan.
+struct GpuPlan {
+  std::vector<MountOp> mounts;
+  std::vector<GeneratedFile> files;  // relative to /.cexec/host
+  std::vector<EnvOp> env;
+  std::vector<std::string> notices;  // "warn: ..." or "info: ..."
+  bool empty() const { return mounts.empty() && files.empty() && env.empty() && notices.empty(); }
+};
 
 struct HostFile {
   std::string name;       // library: the name the loader asks for ("libcuda.so.1"); binary: its name;
@@ -57,9 +71,9 @@ struct GpuPlanInputs {
 };
 
 // The mounts, manifest, environment and notices for the node instance.
-InstanceAdditions plan_gpu_additions(const GpuPlanInputs& in);
+GpuPlan plan_gpu_additions(const GpuPlanInputs& in);
 
 // The text of `cexec check --gpu`: what was found, with versions, what would be injected and where.
-std::string describe_gpu_check(const GpuPlanInputs& in, const InstanceAdditions& additions);
+std::string describe_gpu_check(const GpuPlanInputs& in, const GpuPlan& additions);
 
 }  // namespace cexec::gpu

@@ -81,13 +81,6 @@ std::string normalize_path(std::string_view path) {
   return out;
 }
 
-bool is_path_under(std::string_view path, std::string_view prefix) {
-  if (prefix == "/") {
-    return path.starts_with('/');
-  }
-  return path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/');
-}
-
 Result<std::vector<BindSpec>> parse_bind_specs(std::string_view text) {
   std::vector<BindSpec> specs;
   for (auto item : split(text, ',')) {

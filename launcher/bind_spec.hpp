@@ -2,7 +2,9 @@
 // (the Apptainer -B syntax). Pure.
 #pragma once
 
-#include "error.hpp"
+#include "base/mount_op.hpp"
+
+#include "base/error.hpp"
 
 #include <string>
 #include <string_view>
@@ -26,7 +28,5 @@ std::string destination_problem(std::string_view destination);
 // "/a//b/./c/" -> "/a/b/c"; keeps ".." (callers reject it first).
 std::string normalize_path(std::string_view path);
 
-// True when `path` equals `prefix` or lies below it ("/home/a" is under "/home", "/homer" is not).
-bool is_path_under(std::string_view path, std::string_view prefix);
 
 }  // namespace cexec

@@ -1,7 +1,7 @@
 #include "cli.hpp"
 
-#include "error.hpp"
-#include "exit_codes.hpp"
+#include "base/error.hpp"
+#include "base/exit_codes.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cexec/version.hpp>
@@ -207,12 +207,8 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   exec->prefix_command();
   run->prefix_command();
 
-  CliOutcome out;
-  auto usage_error = [&](const std::string& what) {
-    out.exit_code = exit_code_for(ErrorKind::usage);
-    out.text = "cexec: " + what + " (see cexec --help)\n";
-    out.to_stderr = true;
-    return out;
+  auto usage_error = [&](const std::string& what) -> CliOutcome {
+    return CliText{exit_code_for(ErrorKind::usage), "cexec: " + what + " (see cexec --help)\n", true};
   };
   if (args.empty()) {
     return usage_error("missing verb or IMAGE: cexec [exec|run|shell] [OPTIONS] IMAGE [COMMAND...], or cexec build|inspect|run-help");
@@ -228,11 +224,9 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   } catch (const CLI::CallForHelp&) {
     // CLI11 shows the selected (sub)subcommand's help, its usage line naming the whole path
     // ("cexec mpi check"), which the man pages (help2man) take as the synopsis.
-    out.text = app.help();
-    return out;
+    return CliText{0, app.help(), false};
   } catch (const CLI::CallForVersion&) {
-    out.text = version_text();
-    return out;
+    return CliText{0, version_text(), false};
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
     if (what.find("image is required") != std::string::npos) {
@@ -245,8 +239,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
     return usage_error(what);
   }
   if (build->parsed()) {
-    out.build = std::move(b);
-    return out;
+    return b;
   }
   if (check->parsed()) {
     if (!check_options.gpu && !check_options.image.empty()) {
@@ -255,21 +248,17 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
     if (check_options.gpu && check_options.json) {
       return usage_error("check: --json is for the host check, not --gpu");
     }
-    out.check = std::move(check_options);
-    return out;
+    return check_options;
   }
   if (plan->parsed()) {
-    out.plan = std::move(plan_options);
-    return out;
+    return plan_options;
   }
   if (mpi_check->parsed()) {
-    out.mpi_check = std::move(mpi_check_options);
-    return out;
+    return mpi_check_options;
   }
   if (inspect->parsed() || run_help->parsed()) {
     inspect_options.help_only = run_help->parsed();
-    out.inspect = std::move(inspect_options);
-    return out;
+    return inspect_options;
   }
   if (exec->parsed()) {
     o.verb = Verb::exec;
@@ -280,14 +269,10 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   } else {
     o.verb = Verb::shell;
     if (!shell->remaining().empty()) {
-      out.exit_code = exit_code_for(ErrorKind::usage);
-      out.text = "cexec: shell takes no arguments after IMAGE (see cexec shell --help)\n";
-      out.to_stderr = true;
-      return out;
+      return CliText{exit_code_for(ErrorKind::usage), "cexec: shell takes no arguments after IMAGE (see cexec shell --help)\n", true};
     }
   }
-  out.options = std::move(o);
-  return out;
+  return o;
 }
 
 }  // namespace cexec

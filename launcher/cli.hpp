@@ -5,21 +5,19 @@
 
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace cexec {
 
-struct CliOutcome {
-  std::optional<LaunchOptions> options;  // set when a launch was asked for
-  std::optional<BuildOptions> build;     // `cexec build`
-  std::optional<InspectOptions> inspect; // `cexec inspect`, `cexec run-help`
-  std::optional<CheckOptions> check;     // `cexec check`
-  std::optional<PlanOptions> plan;       // `cexec plan`
-  std::optional<MpiCheckOptions> mpi_check;  // `cexec mpi check`
-  int exit_code = 0;                     // otherwise: exit with this after printing `text`
+// What the command line asks for: text to print and an exit status (help, version, a usage
+// error), a launch (exec, run, shell), or one of the other verbs' options.
+struct CliText {
+  int exit_code = 0;
   std::string text;
   bool to_stderr = false;
 };
+using CliOutcome = std::variant<CliText, LaunchOptions, BuildOptions, InspectOptions, CheckOptions, PlanOptions, MpiCheckOptions>;
 
 // `cexec IMAGE COMMAND...` (no verb) is the same as `cexec exec IMAGE COMMAND...`.
 CliOutcome parse_command_line(const std::vector<std::string>& args);

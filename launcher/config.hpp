@@ -9,8 +9,10 @@
 //   instance-linger = SECONDS    how long a node instance outlives its last member (default 3)
 #pragma once
 
+#include "base/trusted_file.hpp"
+
 #include "bind_spec.hpp"
-#include "error.hpp"
+#include "base/error.hpp"
 
 #include <optional>
 #include <string>
@@ -40,14 +42,5 @@ std::optional<double> parse_seconds(std::string_view text);
 // The deny-destination rule: a user bind may land neither on a denied path or below it, nor above
 // it (which would hide it). Returns the reason, or "".
 std::string denied_destination_problem(std::string_view destination, const Config& config);
-
-// The ownership rule: a config file must be a regular file owned by root and writable by nobody
-// else, so no ordinary user can plant one. Returns the reason it is refused, or "".
-// `unmapped_owner` is the uid files of unmapped owners show when cexec itself runs in a user
-// namespace that does not map root (under `unshare -r`, in a rootless container): root's files
-// show that uid there (the kernel's overflowuid), and it is accepted in root's place. nullopt in
-// the initial user namespace (sys::try_unmapped_owner_uid).
-std::string config_ownership_problem(std::string_view path, uid_t owner, mode_t mode,
-                                     std::optional<uid_t> unmapped_owner = std::nullopt);
 
 }  // namespace cexec

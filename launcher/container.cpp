@@ -1,13 +1,14 @@
 #include "container.hpp"
 
-#include "instance_additions.hpp"
-#include "path_walk.hpp"
+#include "node_plan.hpp"
+#include "base/path_walk.hpp"
+#include "base/user_namespace.hpp"
 #include "squashfs_server.hpp"
-#include "sys/syscalls.hpp"
-#include "test_hooks.hpp"
+#include "base/sys/child.hpp"
+#include "base/sys/syscalls.hpp"
+#include "base/test_hooks.hpp"
 
 #include <cerrno>
-#include <cstdlib>
 #include <fcntl.h>
 #include <optional>
 #include <sched.h>
@@ -242,7 +243,7 @@ void mount_overlay(bool userxattr) {
   sys::move_mount_to(mnt.get(), AT_FDCWD, root_dir, "overlay");
 }
 
-// passwd and group for the caller, and the node instance's generated files (instance_additions.hpp).
+// passwd and group for the caller, and the node instance's generated files (node_plan.hpp).
 void write_generated_files(const LaunchPlan& plan, const std::vector<GeneratedFile>& additions, int root) {
   auto read_image_file = [&](const char* path) -> std::string {
     auto fd = sys::try_open_in_root(root, path, O_RDONLY);
@@ -331,30 +332,7 @@ sys::Fd squashfs_or_directory_mount(const LaunchPlan& plan, SquashfsServer* serv
 
 }  // namespace
 
-void unshare_user_namespace(int flags) {
-  try {
-    sys::unshare(flags);
-  } catch (const SysError& e) {
-    if (e.err() == EPERM || e.err() == ENOSPC || e.err() == EINVAL || e.err() == EUSERS) {
-      throw Error(ErrorKind::host_unsupported,
-                  std::string("user namespaces are unavailable (") + e.code().message() +
-                      "): an admin must set the sysctl user.max_user_namespaces above 0 (and "
-                      "kernel.unprivileged_userns_clone=1 on Debian kernels, "
-                      "kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu)");
-    }
-    throw setup_error("while creating the user namespace", e);
-  }
-}
-
-void write_own_id_maps(uid_t inside_uid, uid_t outside_uid, gid_t inside_gid, gid_t outside_gid) {
-  // An unprivileged process may write its own one-line maps only after denying setgroups
-  // (user_namespaces(7), "Writing deny to /proc/pid/setgroups").
-  sys::write_file("/proc/self/setgroups", "deny");
-  sys::write_file("/proc/self/uid_map", id_map_line(inside_uid, outside_uid));
-  sys::write_file("/proc/self/gid_map", id_map_line(inside_gid, outside_gid));
-}
-
-void enter_container(const LaunchPlan& plan, Log& log, SquashfsServer* server) {
+void enter_container(const LaunchPlan& plan, const NodeHostFacts& host, Log& log, SquashfsServer* server) {
   bool squashfs = plan.image_kind == ImageKind::squashfs;
   if (squashfs && server == nullptr) {
     throw Error(ErrorKind::internal, "no SquashFS server for `" + plan.image + "`");
@@ -363,15 +341,15 @@ void enter_container(const LaunchPlan& plan, Log& log, SquashfsServer* server) {
   try {
     log.step("private-mounts", [&] { sys::make_rprivate_root(); });
     auto clones = log.step("clone-bind-sources", [&] { return clone_bind_sources(plan.mounts); });
-    // The image is mounted detached first: the additions read it through the mount's fd while the
+    // The image is mounted detached first: its facts are read through the mount's fd while the
     // host's /tmp (where a directory image or an injected tree may live) is still visible.
     sys::Fd image = log.step("mount-image", [&] {
       sys::Fd mnt = squashfs ? mount_squashfs(plan, *server) : mount_directory(plan);
       check_image_root(plan, mnt.get());
       return mnt;
     });
-    InstanceAdditions additions =
-        log.step("plan-additions", [&] { return plan_instance_additions(plan, image.get(), log); });
+    NodeImageFacts image_facts = log.step("read-node-image-facts", [&] { return read_node_image_facts(host, image.get()); });
+    NodePlan additions = log.step("plan-node", [&] { return plan_node(plan, host, image_facts); });
     std::vector<MountOp> mounts = plan.mounts;
     for (auto& op : value_or_throw(additions_mounts(additions))) {
       mounts.push_back(std::move(op));
@@ -434,46 +412,19 @@ void enter_container(const LaunchPlan& plan, Log& log, SquashfsServer* server) {
 }
 
 std::string run_with_image_root(const LaunchPlan& plan, const std::function<std::string(int image_root)>& fn) {
-  auto [parent_end, child_end] = sys::socket_pair();
-  pid_t child = sys::fork_process();
-  if (child == 0) {
-    parent_end.reset();
-    std::string reply;
-    try {
-      // The server is started here, by the process that mounts: starting it waits for its
-      // intermediate child, which only the process that forked it can reap.
-      std::optional<SquashfsServer> server;
-      if (plan.image_kind == ImageKind::squashfs) {
-        server = SquashfsServer::start(plan.image);
-      }
-      enter_user_namespace(plan.user.uid, plan.user.gid);
-      sys::make_rprivate_root();
-      sys::Fd image = squashfs_or_directory_mount(plan, server ? &*server : nullptr);
-      reply = 'R' + fn(image.get());
-    } catch (const Error& e) {
-      reply = 'E' + std::to_string(static_cast<int>(e.kind())) + ":" + e.what();
-    } catch (const std::exception& e) {
-      reply = 'E' + std::to_string(static_cast<int>(ErrorKind::setup_failed)) + ":" + e.what();
+  auto reply = sys::run_in_child("read-image", [&] {
+    // The server is started here, by the process that mounts: starting it waits for its
+    // intermediate child, which only the process that forked it can reap.
+    std::optional<SquashfsServer> server;
+    if (plan.image_kind == ImageKind::squashfs) {
+      server = SquashfsServer::start(plan.image);
     }
-    try {
-      sys::send_message(child_end.get(), reply);
-    } catch (...) {
-      ::_exit(1);
-    }
-    ::_exit(0);
-  }
-  child_end.reset();
-  sys::Message reply = sys::receive_message(parent_end.get());
-  (void)sys::wait_for(child);
-  if (!reply.bytes.empty() && reply.bytes[0] == 'R') {
-    return reply.bytes.substr(1);
-  }
-  if (!reply.bytes.empty() && reply.bytes[0] == 'E') {
-    size_t colon = reply.bytes.find(':');
-    int kind = std::atoi(reply.bytes.substr(1, colon - 1).c_str());
-    throw Error(static_cast<ErrorKind>(kind), reply.bytes.substr(colon + 1));
-  }
-  throw Error(ErrorKind::internal, "the image reader for `" + plan.image + "` exited without a result");
+    enter_user_namespace(plan.user.uid, plan.user.gid);
+    sys::make_rprivate_root();
+    sys::Fd image = squashfs_or_directory_mount(plan, server ? &*server : nullptr);
+    return fn(image.get());
+  });
+  return *reply;  // no timeout: always a value (or thrown)
 }
 
 }  // namespace cexec

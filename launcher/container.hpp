@@ -3,7 +3,8 @@
 // then set cwd and environment, drop capabilities and exec.
 #pragma once
 
-#include "log.hpp"
+#include "base/log.hpp"
+#include "node_plan.hpp"
 #include "plan.hpp"
 
 #include <functional>
@@ -15,18 +16,11 @@ namespace cexec {
 class SquashfsServer;
 
 // `server` serves the image when it is a SquashFS (it is null for a directory image).
-void enter_container(const LaunchPlan& plan, Log& log, SquashfsServer* server);
+void enter_container(const LaunchPlan& plan, const NodeHostFacts& host, Log& log, SquashfsServer* server);
 
 // For preflight commands (`cexec mpi check`, `cexec check --gpu`): a child process enters a private
 // user namespace, mounts the image (detached) and returns fn(image root fd); nothing outlives the
 // call. An Error thrown by fn reaches the caller with its kind.
 std::string run_with_image_root(const LaunchPlan& plan, const std::function<std::string(int image_root)>& fn);
-
-// unshare(2) with CLONE_NEWUSER among `flags`; an unavailable user namespace becomes
-// Error(host_unsupported) naming the sysctl an admin must change.
-void unshare_user_namespace(int flags);
-
-// The one-line uid and gid maps an unprivileged process may write for itself (setgroups denied).
-void write_own_id_maps(uid_t inside_uid, uid_t outside_uid, gid_t inside_gid, gid_t outside_gid);
 
 }  // namespace cexec

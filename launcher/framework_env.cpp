@@ -1,6 +1,6 @@
 #include "framework_env.hpp"
 
-#include "environment.hpp"
+#include "base/environment.hpp"
 
 #include <charconv>
 #include <cstdint>

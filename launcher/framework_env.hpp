@@ -5,8 +5,9 @@
 // the user set (host environment, image, --env) is never replaced. docs/framework-env.md.
 #pragma once
 
-#include "environment.hpp"
-#include "error.hpp"
+#include "base/environment.hpp"
+#include "base/payload_env.hpp"
+#include "base/error.hpp"
 #include "launch_context.hpp"
 
 #include <cstddef>

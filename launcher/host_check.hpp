@@ -4,6 +4,7 @@
 // its advice is unit-tested with made-up facts.
 #pragma once
 
+#include "base/environment.hpp"
 #include "options.hpp"
 
 #include <optional>
@@ -56,9 +57,7 @@ std::string render_check_json(const std::vector<CheckLine>& lines);
 int check_exit_code(const std::vector<CheckLine>& lines);
 
 // Reads and probes the host (impure).
-HostCheckFacts gather_host_check_facts(char** environ);
+HostCheckFacts gather_host_check_facts(const Environ& environ);
 
-// `cexec check [--json]`.
-int run_host_check(const CheckOptions& options, char** environ);
 
 }  // namespace cexec

@@ -1,5 +1,5 @@
 // The verdicts of `cexec check` (pure): facts in, one line per item with the admin's fix out.
-#include "exit_codes.hpp"
+#include "base/exit_codes.hpp"
 #include "host_check.hpp"
 
 #include <algorithm>

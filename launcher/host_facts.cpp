@@ -2,7 +2,7 @@
 
 #include "gpu_discovery.hpp"
 
-#include "sys/syscalls.hpp"
+#include "base/sys/syscalls.hpp"
 
 #include <cerrno>
 #include <climits>
@@ -18,17 +18,7 @@ namespace cexec {
 
 namespace {
 
-std::string env_value(char** environ, std::string_view name) {
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view entry(*e);
-    if (entry.size() > name.size() && entry.starts_with(name) && entry[name.size()] == '=') {
-      return std::string(entry.substr(name.size() + 1));
-    }
-  }
-  return {};
-}
-
-UserEntry current_user(char** environ) {
+UserEntry current_user(const Environ& environ) {
   UserEntry u;
   u.uid = ::getuid();
   u.gid = ::getgid();
@@ -37,13 +27,13 @@ UserEntry current_user(char** environ) {
     u.gecos = pw->pw_gecos ? pw->pw_gecos : "";
     u.home = pw->pw_dir ? pw->pw_dir : "";
     // $HOME wins when set to an absolute path, as a login shell and Apptainer would have it.
-    if (std::string home = env_value(environ, "HOME"); home.starts_with('/')) {
+    if (std::string home = environ_value(environ, "HOME"); home.starts_with('/')) {
       u.home = home;
     }
     u.shell = pw->pw_shell ? pw->pw_shell : "/bin/sh";
   } else {
     u.name = "user" + std::to_string(u.uid);
-    u.home = env_value(environ, "HOME");
+    u.home = environ_value(environ, "HOME");
     u.shell = "/bin/sh";
   }
   return u;
@@ -104,8 +94,8 @@ ImageKind identify_image(const std::string& path, ImageIdentity& identity) {
 
 }  // namespace
 
-Config load_config(char** environ) {
-  std::string path = env_value(environ, "CEXEC_CONFIG");
+Config load_config(const Environ& environ) {
+  std::string path = environ_value(environ, "CEXEC_CONFIG");
   bool explicit_path = !path.empty();
   if (!explicit_path) {
     path = default_config_path;
@@ -139,11 +129,9 @@ void refuse_privileged_install() {
   }
 }
 
-HostFacts gather_host_facts(const LaunchOptions& o, char** environ) {
+HostFacts gather_host_facts(const LaunchOptions& o, const Environ& environ) {
   HostFacts f;
-  for (char** e = environ; e && *e; ++e) {
-    f.environ.emplace_back(*e);
-  }
+  f.environ = environ;
   f.user = current_user(environ);
   f.groups = current_groups(f.user.gid);
   char buf[PATH_MAX];

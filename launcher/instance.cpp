@@ -1,11 +1,10 @@
 #include "instance.hpp"
 
-#include "test_hooks.hpp"
-
 #include "container.hpp"
 #include "squashfs_server.hpp"
-#include "sys/syscalls.hpp"
-#include "test_hooks.hpp"
+#include "base/sys/child.hpp"
+#include "base/sys/syscalls.hpp"
+#include "base/test_hooks.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -26,52 +25,29 @@ constexpr int listen_backlog = 4096;             // capped by net.core.somaxconn
 constexpr int join_timeout_seconds = 300;        // a joiner never waits forever for a keeper
 constexpr std::string_view ok_prefix = "OK\n";   // "OK\n<key text>" + user and mount ns fds
 
-// Errors cross processes as "E<kind>:<message>".
-std::string encode_error(ErrorKind kind, const std::string& message) {
-  return "E" + std::to_string(static_cast<int>(kind)) + ":" + message;
-}
-
-Error decode_error(const std::string& bytes) {
-  size_t colon = bytes.find(':');
-  int kind = std::atoi(bytes.substr(1, colon == std::string::npos ? 0 : colon - 1).c_str());
-  return Error(static_cast<ErrorKind>(kind), colon == std::string::npos ? bytes : bytes.substr(colon + 1));
-}
-
-std::string encode_current_exception() {
-  try {
-    throw;
-  } catch (const Error& e) {
-    return encode_error(e.kind(), e.what());
-  } catch (const SysError& e) {
-    return encode_error(ErrorKind::setup_failed, e.what());
-  } catch (const std::exception& e) {
-    return encode_error(ErrorKind::internal, e.what());
-  }
-}
-
 // The builder: a child of the keeper that builds the container (the same steps as a private
 // container) and sends back its namespaces. It exits right after; the keeper's descriptors keep
 // the namespaces alive.
-[[noreturn]] void builder_main(const LaunchPlan& plan, sys::Fd sock) {
+int builder_main(const LaunchPlan& plan, const NodeHostFacts& host, sys::Fd sock) {
   try {
     Log quiet(Verbosity::quiet);
     std::optional<SquashfsServer> server;
     if (plan.image_kind == ImageKind::squashfs) {
       server = SquashfsServer::attached(sys::Fd(::dup(sock.get())), plan.image);
     }
-    enter_container(plan, quiet, server ? &*server : nullptr);
+    enter_container(plan, host, quiet, server ? &*server : nullptr);
     sys::Fd user = sys::open_path("/proc/self/ns/user", O_RDONLY);
     sys::Fd mnt = sys::open_path("/proc/self/ns/mnt", O_RDONLY);
     int fds[2] = {user.get(), mnt.get()};
     sys::send_message(sock.get(), "N", fds);
-    ::_exit(0);
+    return 0;
   } catch (...) {
-    std::string e = encode_current_exception();
+    std::string e = sys::encode_current_failure("node-instance-builder");
     try {
       sys::send_message(sock.get(), e);
     } catch (...) {
     }
-    ::_exit(1);
+    return 1;
   }
 }
 
@@ -83,23 +59,19 @@ struct Namespaces {
 // Builds the container in a child; for a SquashFS image this process serves it. Throws the
 // builder's error.
 Namespaces build_instance(const LaunchPlan& plan, std::optional<SquashfsService>& service) {
+  // The host's part of the node plan is read here, before any namespace; the builder inherits it.
+  Log quiet(Verbosity::quiet);
+  NodeHostFacts host = read_node_host_facts(plan, quiet);
   auto [keeper_end, builder_end] = sys::socket_pair();
   // The builder is forked before the service starts its worker threads: a child forked from a
   // multithreaded process may inherit a lock another thread held (fork(2), "async-signal-safe").
-  pid_t builder = sys::fork_process();
-  if (builder == 0) {
+  sys::Child builder = sys::fork_child([&] {
     keeper_end.reset();
-    builder_main(plan, std::move(builder_end));
-  }
+    return builder_main(plan, host, std::move(builder_end));
+  });
   builder_end.reset();
   if (plan.image_kind == ImageKind::squashfs) {
-    try {
-      service.emplace(plan.image);
-    } catch (...) {
-      ::kill(builder, SIGKILL);
-      (void)sys::wait_for(builder);
-      throw;
-    }
+    service.emplace(plan.image);  // on failure `builder` is killed and reaped on the way out
   }
   std::optional<sys::Message> reply;
   if (service) {
@@ -108,12 +80,12 @@ Namespaces build_instance(const LaunchPlan& plan, std::optional<SquashfsService>
   if (!reply) {
     reply = sys::receive_message(keeper_end.get());
   }
-  (void)sys::wait_for(builder);
+  (void)builder.wait();
   if (reply->bytes == "N" && reply->fds.size() == 2) {
     return Namespaces{std::move(reply->fds[0]), std::move(reply->fds[1])};
   }
-  if (!reply->bytes.empty() && reply->bytes[0] == 'E') {
-    throw decode_error(reply->bytes);
+  if (auto failure = sys::decode_failure(reply->bytes)) {
+    sys::rethrow(*failure);
   }
   throw Error(ErrorKind::setup_failed, "the node instance's builder exited without a result");
 }
@@ -147,7 +119,7 @@ std::optional<sys::Fd> try_accept(int listener) {
   try {
     ns = build_instance(plan, service);
   } catch (...) {
-    fail_waiting_joiners(listener, encode_current_exception());
+    fail_waiting_joiners(listener, sys::encode_current_failure("node-instance"));
   }
 
   constexpr uint64_t tag_listener = 1;
@@ -212,17 +184,13 @@ std::optional<sys::Fd> try_accept(int listener) {
 }
 
 void spawn_keeper(const LaunchPlan& plan, const InstanceKey& key, sys::Fd listener) {
-  pid_t child = sys::fork_process();
-  if (child == 0) {
-    // Double fork, as for the FUSE server: the keeper must not be the payload's child.
-    pid_t keeper = ::fork();
-    if (keeper == 0) {
-      keeper_main(plan, key, listener.get());
-    }
-    ::_exit(keeper < 0 ? 1 : 0);
-  }
+  // Double fork, as for the FUSE server: the keeper must not be the payload's child.
+  sys::Child intermediate = sys::fork_child([&] {
+    (void)sys::fork_child([&]() -> int { keeper_main(plan, key, listener.get()); }).release();
+    return 0;
+  });
   listener.reset();
-  (void)sys::wait_for(child);
+  (void)intermediate.wait();
 }
 
 void set_receive_timeout(int sock, int seconds) {
@@ -258,8 +226,8 @@ JoinOutcome join_node_instance(const LaunchPlan& plan, const InstanceKey& key, L
         log.info("the node instance went away before admitting this process (its setup was interrupted); retrying");
         continue;
       }
-      if (m.bytes[0] == 'E') {
-        throw decode_error(m.bytes);
+      if (auto failure = sys::decode_failure(m.bytes)) {
+        sys::rethrow(*failure);
       }
       if (m.bytes.substr(0, ok_prefix.size()) != ok_prefix || m.bytes.substr(ok_prefix.size()) != key.text ||
           m.fds.size() != 2) {

@@ -15,7 +15,7 @@
 #pragma once
 
 #include "instance_key.hpp"
-#include "log.hpp"
+#include "base/log.hpp"
 #include "plan.hpp"
 
 #include <string>

@@ -1,6 +1,6 @@
 #include "instance_key.hpp"
 
-#include "sha256.hpp"
+#include "base/sha256.hpp"
 
 namespace cexec {
 

@@ -1,6 +1,6 @@
 #include "launch_context.hpp"
 
-#include "environment.hpp"
+#include "base/environment.hpp"
 
 #include <charconv>
 
@@ -92,15 +92,6 @@ Result<std::vector<int>> parse_tasks_per_node(std::string_view text) {
     return bad();
   }
   return out;
-}
-
-bool is_launcher_variable(std::string_view name) {
-  for (auto prefix : launcher_env_prefixes) {
-    if (name.starts_with(prefix)) {
-      return true;
-    }
-  }
-  return false;
 }
 
 namespace {

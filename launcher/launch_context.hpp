@@ -3,7 +3,8 @@
 // of precedence (docs/launch-context.md); later issues (placement, GPU selection) reuse it.
 #pragma once
 
-#include "error.hpp"
+#include "base/payload_env.hpp"
+#include "base/error.hpp"
 
 #include <optional>
 #include <string>
@@ -59,11 +60,5 @@ LaunchContext read_launch_context(const std::vector<std::string>& environ, pid_t
 
 // SLURM's compressed per-node task counts: "2(x3),1" -> {2, 2, 2, 1}.
 Result<std::vector<int>> parse_tasks_per_node(std::string_view text);
-
-// The variables cexec passes into the container whatever --cleanenv says: the launchers' and the
-// interconnects' own (PMIx, PMI, Open MPI, SLURM, UCX, libfabric).
-inline constexpr std::string_view launcher_env_prefixes[] = {"PMIX_", "PMI_", "OMPI_", "SLURM_", "UCX_", "FI_",
-                                                             "MPI_LOCALRANKID", "MPI_LOCALNRANKS"};
-bool is_launcher_variable(std::string_view name);
 
 }  // namespace cexec

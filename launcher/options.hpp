@@ -2,6 +2,9 @@
 // CLI11 fills this in cli.cpp and appears nowhere else.
 #pragma once
 
+#include "base/log.hpp"
+#include "builder/build_options.hpp"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,7 +12,6 @@
 namespace cexec {
 
 enum class Verb { exec, run, shell };
-enum class Verbosity { quiet, normal, verbose, debug };
 
 struct LaunchOptions {
   Verb verb = Verb::exec;
@@ -55,25 +57,6 @@ struct CheckOptions {
   bool gpu = false;    // the GPU driver stack; otherwise the host's readiness
   bool json = false;   // the readiness report as JSON
   std::string image;  // optional with --gpu: also read the image's CUDA runtime version
-};
-
-// `cexec build [options] OUT SPEC`.
-struct BuildOptions {
-  std::string output;
-  std::string spec;               // definition file, directory, SquashFS image or docker/OCI archive
-  bool sandbox = false;           // write a directory instead of a SquashFS file
-  bool force = false;             // replace an existing OUT
-  bool notest = false;            // skip %test
-  bool keep_failed = false;       // keep the partial root of a failed build
-  std::string compression = "zstd";
-  Verbosity verbosity = Verbosity::normal;
-};
-
-// `cexec inspect IMAGE [--json]` and `cexec run-help IMAGE`.
-struct InspectOptions {
-  std::string image;
-  bool json = false;
-  bool help_only = false;  // run-help
 };
 
 // `cexec mpi check [--json] [--mpi POLICY] IMAGE`: the MPI bridge's preflight.

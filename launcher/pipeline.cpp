@@ -1,24 +1,18 @@
-#include "pipeline.hpp"
+#include "commands/commands.hpp"
 
-#include "build/build_command.hpp"
-#include "build/inspect.hpp"
-#include "cli.hpp"
 #include "container.hpp"
-#include "gpu_check.hpp"
-#include "host_check.hpp"
 #include "framework_env.hpp"
 #include "host_facts.hpp"
 #include "instance.hpp"
-#include "instance_additions.hpp"
+#include "node_plan.hpp"
 #include "launch_context.hpp"
 #include "squashfs_server.hpp"
-#include "log.hpp"
-#include "mpi_check.hpp"
+#include "base/log.hpp"
 #include "plan.hpp"
 #include "rendezvous.hpp"
-#include "sys/syscalls.hpp"
-#include "test_hooks.hpp"
-#include "topology_command.hpp"
+#include "base/sys/syscalls.hpp"
+#include "base/test_hooks.hpp"
+#include "placement_steps.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -42,7 +36,7 @@ EnvList read_image_environment() {
   return value_or_throw(parse_env_text(*text, std::string("/") + metadata_environment));
 }
 
-// What the node instance published for every rank (instance_additions.hpp): absent files mean
+// What the node instance published for every rank (node_plan.hpp): absent files mean
 // the instance added nothing.
 std::vector<EnvOp> read_instance_environment() {
   auto text = sys::try_read_file(instance_environment_file, 1 << 20);
@@ -218,33 +212,7 @@ bool join_shared_instance(const LaunchPlan& plan, const HostFacts& facts, const 
 
 }  // namespace
 
-int launch(const std::vector<std::string>& args, char** environ) {
-  refuse_privileged_install();
-  CliOutcome cli = parse_command_line(args);
-  if (cli.build) {
-    return build::run_build_command(*cli.build, environ);
-  }
-  if (cli.inspect) {
-    return build::run_inspect(*cli.inspect);
-  }
-  if (cli.check) {
-    return cli.check->gpu ? run_gpu_check(*cli.check, environ) : run_host_check(*cli.check, environ);
-  }
-  if (cli.plan) {
-    std::vector<std::string> env;
-    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-      env.emplace_back(*e);
-    }
-    return run_plan_command(*cli.plan, env);
-  }
-  if (cli.mpi_check) {
-    return run_mpi_check(*cli.mpi_check, environ);
-  }
-  if (!cli.options) {
-    std::fputs(cli.text.c_str(), cli.to_stderr ? stderr : stdout);
-    return cli.exit_code;
-  }
-  const LaunchOptions& options = *cli.options;
+int run_container(const LaunchOptions& options, const Environ& environ) {
   Log log(options.verbosity);
 
   HostFacts facts = log.step("host-facts", [&] { return gather_host_facts(options, environ); });
@@ -269,12 +237,13 @@ int launch(const std::vector<std::string>& args, char** environ) {
     }
   }
   if (!in_instance) {
+    NodeHostFacts host = log.step("node-host-facts", [&] { return read_node_host_facts(plan, log); });
     std::optional<SquashfsServer> server;
     if (plan.image_kind == ImageKind::squashfs) {
       // Started first, so the server reads the superblock and tables while this process works.
       server = log.step("start-squashfs-server", [&] { return SquashfsServer::start(plan.image); });
     }
-    enter_container(plan, log, server ? &*server : nullptr);
+    enter_container(plan, host, log, server ? &*server : nullptr);
   }
 
   // Per-rank steps: everything below runs in the container and is all a joining rank would pay.

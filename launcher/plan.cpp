@@ -35,14 +35,6 @@ MountOp bind_op(std::string src, std::string dst, bool ro, bool restrict, bool o
   return MountOp{MountKind::bind, std::move(src), std::move(dst), ro, restrict, optional, MountOrigin::system};
 }
 
-std::string env_value(const std::vector<std::string>& environ, std::string_view name) {
-  for (const auto& e : environ) {
-    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
-      return e.substr(name.size() + 1);
-    }
-  }
-  return "";
-}
 
 bool covered_by(const std::vector<MountOp>& mounts, const std::string& path) {
   return std::any_of(mounts.begin(), mounts.end(),
@@ -111,7 +103,7 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
   // server directories, Open MPI's session directory, slurmd's spool (PMI2/PMIx sockets). Most
   // lie under /tmp and are covered already; --contain makes the binds matter.
   for (const char* var : {"PMIX_SERVER_TMPDIR", "PMIX_SYSTEM_TMPDIR", "OMPI_MCA_orte_top_session_dir"}) {
-    std::string dir = env_value(f.environ, var);
+    std::string dir = environ_value(f.environ, var);
     if (dir.starts_with('/') && destination_problem(dir).empty() && !covered_by(m, dir)) {
       m.push_back(bind_op(normalize_path(dir), normalize_path(dir), false, true, true));
     }
@@ -175,7 +167,7 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
   p.share = !o.no_share;
   p.framework_env = !o.no_framework_env;
   p.linger_seconds = f.config.instance_linger;
-  if (std::string linger = env_value(f.environ, "CEXEC_LINGER"); !linger.empty()) {
+  if (std::string linger = environ_value(f.environ, "CEXEC_LINGER"); !linger.empty()) {
     auto seconds = parse_seconds(linger);
     if (!seconds) {
       return Failure{ErrorKind::usage, "CEXEC_LINGER `" + linger + "`: expected seconds (0 to 86400)"};
@@ -213,7 +205,7 @@ Result<LaunchPlan> resolve(const LaunchOptions& o, const HostFacts& f) {
   p.env.cleanenv = o.cleanenv;
   p.env.image_path = f.image_path;
 
-  std::string topology_file = !o.topology.empty() ? o.topology : env_value(f.environ, "CEXEC_TOPOLOGY");
+  std::string topology_file = !o.topology.empty() ? o.topology : environ_value(f.environ, "CEXEC_TOPOLOGY");
   p.topology_file = topology_file.empty() ? "" : absolute_from(f.cwd, topology_file);
   auto cpu_bind = topology::parse_cpu_bind(o.cpu_bind);
   if (!cpu_bind) {
@@ -236,7 +228,7 @@ std::string gpu_host_root(const std::vector<std::string>& environ) {
 #ifdef CEXEC_TEST_HOOKS
   // Test builds only (CMake option CEXEC_TEST_HOOKS): GPU discovery reads a fake driver tree. An
   // installed cexec is built without the hook and ignores the variable (docs/gpu.md).
-  if (std::string root = env_value(environ, "CEXEC_TEST_GPU_ROOT"); !root.empty()) {
+  if (std::string root = environ_value(environ, "CEXEC_TEST_GPU_ROOT"); !root.empty()) {
     return root.starts_with('/') ? normalize_path(root) : root;
   }
 #else

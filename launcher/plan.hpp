@@ -4,9 +4,12 @@
 #pragma once
 
 #include "config.hpp"
-#include "environment.hpp"
-#include "error.hpp"
-#include "image.hpp"
+#include "base/environment.hpp"
+#include "base/mount_op.hpp"
+#include "gpu_plan.hpp"
+#include "base/payload_env.hpp"
+#include "base/error.hpp"
+#include "base/image.hpp"
 #include "image_identity.hpp"
 #include "options.hpp"
 #include "placement.hpp"
@@ -32,27 +35,8 @@ struct HostFacts {
   std::vector<std::pair<std::string, std::string>> gpu_list_configs;  // /etc/cexec/gpu-*.conf: path, text
 };
 
-enum class MountKind {
-  bind,       // clone of a host tree (recursive), attached at destination
-  tmpfs,      // a fresh private tmpfs
-  generated,  // a file cexec writes (passwd, group), bound read-only
-};
-
-enum class MountOrigin { system, user };
-
-struct MountOp {
-  MountKind kind = MountKind::bind;
-  std::string source;       // host path (bind) or generated file name (generated)
-  std::string destination;  // absolute container path
-  bool read_only = false;
-  bool restrict = true;     // add nosuid,nodev (not for /dev, /proc, /sys)
-  bool optional = false;    // silently skipped when the source does not exist
-  MountOrigin origin = MountOrigin::system;
-  bool operator==(const MountOp&) const = default;
-};
-
 // Which host GPU driver stack the node instance injects (gpu/, docs/gpu.md).
-enum class GpuMode { automatic, nvidia, rocm, none };
+using GpuMode = gpu::Mode;
 
 struct LaunchPlan {
   Verb verb = Verb::exec;

@@ -1,7 +1,7 @@
 #include "rendezvous.hpp"
 
-#include "environment.hpp"
-#include "sys/syscalls.hpp"
+#include "base/environment.hpp"
+#include "base/sys/syscalls.hpp"
 
 #include <cerrno>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 #include "squashfs_server.hpp"
 
-#include "error.hpp"
-#include "sys/syscalls.hpp"
+#include "base/error.hpp"
+#include "base/sys/syscalls.hpp"
 
 #include <cerrno>
 #include <csignal>

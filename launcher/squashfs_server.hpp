@@ -11,8 +11,8 @@
 // /dev/fuse descriptor of the mount (protocol: "F"+fd, answered by "S" or "E<reason>").
 #pragma once
 
-#include "sys/fd.hpp"
-#include "sys/syscalls.hpp"
+#include "base/sys/fd.hpp"
+#include "base/sys/syscalls.hpp"
 
 #include <optional>
 #include <string>

@@ -57,8 +57,5 @@ std::string make_group(std::string_view image_group, const std::vector<GroupEntr
   return out;
 }
 
-std::string id_map_line(unsigned inside, unsigned outside, unsigned count) {
-  return std::to_string(inside) + " " + std::to_string(outside) + " " + std::to_string(count) + "\n";
-}
 
 }  // namespace cexec

@@ -31,7 +31,5 @@ std::string make_passwd(std::string_view image_passwd, const UserEntry& user);
 std::string make_group(std::string_view image_group, const std::vector<GroupEntry>& groups,
                        std::string_view user_name);
 
-// "inside outside count\n", the format of /proc/PID/uid_map and gid_map.
-std::string id_map_line(unsigned inside, unsigned outside, unsigned count = 1);
 
 }  // namespace cexec

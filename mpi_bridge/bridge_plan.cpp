@@ -22,14 +22,6 @@ constexpr std::string_view glibc_sonames[] = {
     "ld-linux-aarch64.so.1", "libmvec.so.1", "libBrokenLocale.so.1", "libthread_db.so.1", "libc_malloc_debug.so.0"};
 constexpr std::string_view runtime_sonames[] = {"libstdc++.so.6", "libgcc_s.so.1"};
 
-std::optional<std::string> env_value(const std::vector<std::string>& environ, std::string_view name) {
-  for (const auto& e : environ) {
-    if (e.size() > name.size() && e.starts_with(name) && e[name.size()] == '=') {
-      return e.substr(name.size() + 1);
-    }
-  }
-  return std::nullopt;
-}
 
 std::string describe_mpi(const MpiLibrary& m) {
   std::string out = m.implementation.empty() ? std::string(family_name(m.family)) : m.implementation;
@@ -136,8 +128,8 @@ BridgePlan plan_bridge(const std::optional<HostMpi>& host, const ImageFacts& ima
   }
   // The launcher's values are the same for every rank of the job on this node.
   for (const auto& [old_name, mca_name] : pmix_renames) {
-    if (auto value = env_value(host_environ, old_name)) {
-      p.env.push_back(EnvOp{EnvOpKind::set_default, std::string(mca_name), *value});
+    if (auto value = try_environ_value(host_environ, old_name)) {
+      p.env.push_back(EnvOp{EnvOpKind::set_default, std::string(mca_name), std::string(*value)});
     }
   }
   if (policy == Policy::image) {

@@ -4,8 +4,8 @@
 // and whether to refuse. `cexec mpi check` renders the same plan.
 #pragma once
 
-#include "../launcher/environment.hpp"
-#include "../launcher/plan.hpp"
+#include "base/environment.hpp"
+#include "base/mount_op.hpp"
 #include "abi.hpp"
 
 #include <map>

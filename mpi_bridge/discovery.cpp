@@ -1,9 +1,9 @@
 #include "discovery.hpp"
 
 #include "elf_file.hpp"
-#include "ld_cache.hpp"
+#include "base/ld_cache.hpp"
 #include "mpi_conf.hpp"
-#include "sys/syscalls.hpp"
+#include "base/sys/syscalls.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -29,14 +29,6 @@ constexpr const char* default_lib_dirs[] = {"/lib/x86_64-linux-gnu", "/usr/lib/x
 // them where they were built to look.
 constexpr const char* plugin_subdirs[] = {"pmix", "prte", "ucx", "libfabric", "libibverbs"};
 
-std::string env_get(const std::vector<std::string>& environ, std::string_view name) {
-  for (const auto& e : environ) {
-    if (e.size() > name.size() && e.starts_with(name) && e[name.size()] == '=') {
-      return e.substr(name.size() + 1);
-    }
-  }
-  return "";
-}
 
 std::string real_path(const std::string& path) {
   char buf[PATH_MAX];
@@ -73,7 +65,7 @@ std::string capture(const std::string& program, const std::vector<std::string>& 
 // The ELF closure on the host, resolved the way ld.so would for each needing object.
 class HostClosure {
  public:
-  HostClosure(const std::vector<std::string>& environ) : _ld_library_path(split_nonempty(env_get(environ, "LD_LIBRARY_PATH"), ':')) {
+  HostClosure(const std::vector<std::string>& environ) : _ld_library_path(split_nonempty(environ_value(environ, "LD_LIBRARY_PATH"), ':')) {
     if (auto bytes = sys::try_read_file("/etc/ld.so.cache", 64 << 20)) {
       if (auto entries = parse_ld_cache(*bytes, "/etc/ld.so.cache")) {
         for (const auto& e : entries.value()) {
@@ -293,7 +285,7 @@ std::optional<HostMpi> from_conf(const std::string& conf_path, const std::string
 }  // namespace
 
 std::optional<HostMpi> discover_host_mpi(const std::vector<std::string>& environ, std::string_view launcher) {
-  std::string conf_path = env_get(environ, "CEXEC_MPI_CONF");
+  std::string conf_path = environ_value(environ, "CEXEC_MPI_CONF");
   if (conf_path.empty()) {
     conf_path = default_mpi_conf;
   }
@@ -509,6 +501,20 @@ ImageFacts read_image_facts(int root, const std::set<std::string>& wanted) {
   return img;
 }
 
+std::set<std::string> wanted_sonames(const std::optional<HostMpi>& host) {
+  std::set<std::string> wanted;
+  if (host) {
+    for (const auto* files : {&host->libraries, &host->plugins}) {
+      for (const auto& lib : *files) {
+        for (const auto& need : lib.needs) {
+          wanted.insert(need.library);
+        }
+      }
+    }
+  }
+  return wanted;
+}
+
 BridgeOutcome run_bridge(const std::vector<std::string>& environ, std::string_view launcher, Policy policy, int image_root) {
   BridgeOutcome out;
   if (policy == Policy::image || policy == Policy::off) {
@@ -517,20 +523,7 @@ BridgeOutcome run_bridge(const std::vector<std::string>& environ, std::string_vi
     return out;
   }
   out.host = discover_host_mpi(environ, launcher);
-  std::set<std::string> wanted;
-  if (out.host) {
-    for (const auto& lib : out.host->libraries) {
-      for (const auto& need : lib.needs) {
-        wanted.insert(need.library);
-      }
-    }
-    for (const auto& lib : out.host->plugins) {
-      for (const auto& need : lib.needs) {
-        wanted.insert(need.library);
-      }
-    }
-  }
-  out.image = read_image_facts(image_root, wanted);
+  out.image = read_image_facts(image_root, wanted_sonames(out.host));
   out.plan = plan_bridge(out.host, out.image, policy, environ);
   return out;
 }

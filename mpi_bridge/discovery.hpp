@@ -22,6 +22,8 @@ std::optional<HostMpi> discover_host_mpi(const std::vector<std::string>& environ
 // `wanted` are the sonames whose version definitions the verdicts need (libc.so.6 and
 // libstdc++.so.6 are always read).
 ImageFacts read_image_facts(int image_root, const std::set<std::string>& wanted);
+// The sonames the host MPI's libraries and plugins need (read_image_facts' `wanted`). Pure.
+std::set<std::string> wanted_sonames(const std::optional<HostMpi>& host);
 
 // Discovery, image facts and the plan in one call, as the node instance and `cexec mpi check` use it.
 struct BridgeOutcome {

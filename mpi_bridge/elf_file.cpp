@@ -1,6 +1,6 @@
 #include "elf_file.hpp"
 
-#include "../launcher/environment.hpp"
+#include "base/environment.hpp"
 
 #include <gelf.h>
 #include <libelf.h>

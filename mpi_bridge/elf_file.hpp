@@ -3,7 +3,7 @@
 // it defines (.gnu.version_d).
 #pragma once
 
-#include "../launcher/error.hpp"
+#include "base/error.hpp"
 #include "abi.hpp"
 
 #include <set>

@@ -1,6 +1,6 @@
 #include "mpi_conf.hpp"
 
-#include "../launcher/environment.hpp"
+#include "base/environment.hpp"
 #include "abi.hpp"
 
 namespace cexec::mpi_bridge {

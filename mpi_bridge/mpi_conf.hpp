@@ -8,7 +8,7 @@
 //   version = X.Y.Z       the implementation version, for verdicts and reports
 #pragma once
 
-#include "../launcher/error.hpp"
+#include "base/error.hpp"
 
 #include <string>
 #include <string_view>

@@ -1,6 +1,6 @@
 #include "apply.hpp"
 
-#include "error.hpp"
+#include "base/error.hpp"
 
 #include <cerrno>
 #include <numa.h>

@@ -1,7 +1,7 @@
 // Whether libhwloc could be loaded (see hwloc_shim.cpp): the loader asks before its first hwloc call.
 #pragma once
 
-#include "error.hpp"
+#include "base/error.hpp"
 
 namespace cexec::topology {
 

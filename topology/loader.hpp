@@ -3,7 +3,7 @@
 // does it once and publishes serialize(machine) for the ranks (see apply.hpp).
 #pragma once
 
-#include "error.hpp"
+#include "base/error.hpp"
 #include "machine.hpp"
 
 #include <string>

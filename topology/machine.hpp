@@ -6,7 +6,7 @@
 // and every rank parses it (microseconds) instead of running discovery again.
 #pragma once
 
-#include "error.hpp"
+#include "base/error.hpp"
 
 #include <string>
 #include <string_view>

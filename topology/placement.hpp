@@ -14,7 +14,7 @@
 //      nearest to the rank's NUMA node, balanced like GPUs.
 #pragma once
 
-#include "error.hpp"
+#include "base/error.hpp"
 #include "machine.hpp"
 
 #include <set>

@@ -4,7 +4,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "exit_codes.hpp"
+#include "base/exit_codes.hpp"
 
 #include <chrono>
 #include <csignal>

@@ -1,5 +1,5 @@
 // Definition files for `cexec build` (Apptainer's format): header and sections.
-#include "build/definition.hpp"
+#include "builder/definition.hpp"
 #include "fuzz_input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,6 +1,6 @@
 // --env-file text and the node instance's published environment (env ops); what format_env_ops
 // writes, parse_env_ops reads back unchanged.
-#include "environment.hpp"
+#include "base/environment.hpp"
 #include "fuzz_input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

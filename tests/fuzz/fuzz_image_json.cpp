@@ -1,6 +1,6 @@
 // docker save / OCI image-layout JSON from archives: the manifest, the index, the OCI manifest and
 // the image config, each fed the same bytes.
-#include "build/image_config.hpp"
+#include "builder/image_config.hpp"
 #include "fuzz_input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,11 +1,11 @@
 // Unit tests for the rest of the pure build modules: archive member rules and whiteouts, Docker and
 // OCI manifests and configs, /.cexec/ metadata rendering, the build plan and SHA-256.
-#include "build/archive_rules.hpp"
-#include "build/build_plan.hpp"
-#include "build/image_config.hpp"
-#include "build/metadata.hpp"
-#include "build/sha256.hpp"
-#include "environment.hpp"
+#include "builder/archive_rules.hpp"
+#include "builder/build_plan.hpp"
+#include "builder/image_config.hpp"
+#include "builder/metadata.hpp"
+#include "base/sha256.hpp"
+#include "base/environment.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,6 +1,6 @@
 // Unit tests for build/definition.hpp: every header keyword, every section, and every error with
 // its FILE:LINE.
-#include "build/definition.hpp"
+#include "builder/definition.hpp"
 
 #include <boost/test/unit_test.hpp>
 

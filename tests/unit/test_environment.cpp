@@ -1,6 +1,7 @@
 // Unit tests for environment.hpp: env-file parsing, $NAME expansion and the precedence of the
 // payload environment's deltas.
-#include "environment.hpp"
+#include "base/environment.hpp"
+#include "base/payload_env.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,6 +1,6 @@
 // Unit tests for exit_codes.hpp: one distinct code per ErrorKind, clear of the statuses shells and
 // commands use, and the shell's view of a wait(2) status.
-#include "exit_codes.hpp"
+#include "base/exit_codes.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,5 +1,5 @@
 // `cexec check`'s verdicts (pure): made-up facts in, the line and the admin's fix out.
-#include "exit_codes.hpp"
+#include "base/exit_codes.hpp"
 #include "host_check.hpp"
 
 #include <boost/test/unit_test.hpp>

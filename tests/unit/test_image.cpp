@@ -1,6 +1,6 @@
 // Unit tests for image.hpp: the SquashFS superblock check, on superblocks built here byte by byte
 // (layout: squashfs-tools squashfs_fs.h, struct squashfs_super_block).
-#include "image.hpp"
+#include "base/image.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,7 +1,7 @@
 // The ld.so.cache reader shared by the MPI bridge and GPU discovery (launcher/ld_cache.hpp): the
 // old, compat and new layouts, the native-entry rule, and hostile bytes (garbage, truncation,
 // out-of-bounds offsets, random mutations), which must give a Failure and never a crash.
-#include "ld_cache.hpp"
+#include "base/ld_cache.hpp"
 
 #include <boost/test/unit_test.hpp>
 

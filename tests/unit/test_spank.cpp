@@ -3,8 +3,8 @@
 // the --container-env values (taken literally by cexec).
 #include "handoff.h"
 
-#include "environment.hpp"
-#include "exit_codes.hpp"
+#include "base/environment.hpp"
+#include "base/exit_codes.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,6 +1,6 @@
 // `cexec build`'s counting of its tools' output (pure): lines split anywhere, debootstrap's and
 // apt's package events, progress-bar redraws, the tail.
-#include "build/tool_output.hpp"
+#include "builder/tool_output.hpp"
 
 #include <boost/test/unit_test.hpp>
 

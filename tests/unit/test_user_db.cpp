@@ -1,5 +1,6 @@
 // Unit tests for user_db.hpp: the generated /etc/passwd and /etc/group and the id map lines.
 #include "user_db.hpp"
+#include "base/user_namespace.hpp"
 
 #include <boost/test/unit_test.hpp>
 
