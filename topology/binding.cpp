@@ -76,9 +76,12 @@ BindDecision decide_cpu_bind(CpuBind requested, int ranks, int allowed_cores, co
     // Pinned to shared cores, ranks that busy-poll (MPI progress, NCCL/gloo waits) wait for each
     // other's time slices; unbound, the kernel moves them to whichever core is free. Open MPI binds
     // nothing when oversubscribed for the same reason, so unbound is also the launcher's default.
+    // Measured (benchmarks/RESULTS.md "Training"): blocking-wait payloads such as gloo training run
+    // faster pinned; busy-polling MPI ranks can run 45x slower or hang. cexec cannot tell which it
+    // starts, so it takes the launcher's own default and names the alternative.
     return {CpuBind::none, "auto: " + where + (said.empty() ? "" : ", " + said) +
-                               ": not bound, ranks pinned to shared cores would wait for each other where the "
-                               "kernel balances them"};
+                               ": not bound (the launcher's default too): busy-polling ranks pinned to shared cores "
+                               "wait for each other; --cpu-bind=cores pins them evenly"};
   }
   return {CpuBind::cores, "auto: " + where + (said.empty() ? "" : ", " + said) + ": every rank gets cores of its own"};
 }
