@@ -77,7 +77,7 @@ BindDecision decide_cpu_bind(CpuBind requested, int ranks, int allowed_cores, co
     // other's time slices; unbound, the kernel moves them to whichever core is free. Open MPI binds
     // nothing when oversubscribed for the same reason, so unbound is also the launcher's default.
     // Measured (benchmarks/RESULTS.md "Training"): blocking-wait payloads such as gloo training run
-    // faster pinned; busy-polling MPI ranks can run 45x slower or hang. cexec cannot tell which it
+    // faster pinned; busy-polling MPI ranks ran 30x slower or hung. cexec cannot tell which it
     // starts, so it takes the launcher's own default and names the alternative.
     return {CpuBind::none, "auto: " + where + (said.empty() ? "" : ", " + said) +
                                ": not bound (the launcher's default too): busy-polling ranks pinned to shared cores "
