@@ -224,6 +224,15 @@ std::vector<std::string> to_environ(const EnvList& env) {
   return out;
 }
 
+std::optional<std::string_view> environ_entry(const std::vector<std::string>& environ, std::string_view name) {
+  for (const auto& e : environ) {
+    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
+      return std::string_view(e).substr(name.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
+
 std::string environ_value(const std::vector<std::string>& environ, std::string_view name) {
   return std::string(try_environ_value(environ, name).value_or(""));
 }

@@ -74,7 +74,9 @@ std::string_view env_lookup(const EnvList& env, std::string_view name, std::stri
 // The value of NAME in a captured environ ("NAME=VALUE" strings), viewing into `environ`; an
 // empty value counts as unset (the first non-empty one wins).
 std::optional<std::string_view> try_environ_value(const std::vector<std::string>& environ, std::string_view name);
-// The same, as a string: "" when unset or empty.
+// NAME's value even when empty (CUDA_VISIBLE_DEVICES="" means "no GPU"); nullopt only when unset.
+std::optional<std::string_view> environ_entry(const std::vector<std::string>& environ, std::string_view name);
+// The same as try_environ_value, as a string: "" when unset or empty.
 std::string environ_value(const std::vector<std::string>& environ, std::string_view name);
 
 }  // namespace cexec

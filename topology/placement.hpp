@@ -2,7 +2,9 @@
 // gets, with the reason for each choice, and the environment that tells the payload about it.
 //
 // Deterministic: planning all N local ranks at once and taking row `local_rank` is what every rank
-// does for itself, and what `cexec plan --ranks N` prints. Policy (README "Placement"):
+// does for itself, and what `cexec plan --ranks N` prints. Policy (docs/placement.md "Policy"):
+//   0. Binding (decide_cpu_bind): cpu-bind=auto binds only when every rank can have cores of its
+//      own; a single rank, or more ranks than allowed cores, keep the launcher's mask, with a reason.
 //   1. GPUs drive placement when the rank has any: GPU loads are balanced (no GPU has two ranks while
 //      another has none), extra load is spread over packages then NUMA nodes, and rank r gets the r-th
 //      slot in host GPU order, so local rank r uses GPU r when ranks == GPUs.
@@ -10,8 +12,10 @@
 //      ranks without GPUs are spread over packages, then NUMA nodes, in proportion to usable cores.
 //   3. Inside a NUMA node, ranks get equal contiguous blocks of whole cores (all their hardware
 //      threads that the allowed mask holds); more ranks than cores share cores evenly.
-//   4. NICs: the most preferred kind present (InfiniBand/Slingshot/EFA, then RoCE, then Ethernet),
-//      nearest to the rank's NUMA node, balanced like GPUs.
+//   4. NICs: the most preferred kind present (InfiniBand/Slingshot/EFA, then RoCE, then Ethernet);
+//      locality first (the GPU's, else the rank's NUMA node, then package), loads balanced only
+//      among equally near NICs: never a NIC on another package while its own package has one.
+// The steps live in plan_*.cpp (plan_steps.hpp); text and JSON output in plan_output.cpp.
 #pragma once
 
 #include "base/error.hpp"
@@ -54,6 +58,16 @@ struct GpuAllowance {
 // ("2,3"): host identity comes from SLURM, the tokens from the visible list.
 GpuAllowance read_gpu_allowance(const Machine& m, const std::vector<std::string>& environ);
 
+// What the launcher's environment says about its own CPU binding (for the reasons; see decide_cpu_bind).
+enum class LauncherBinding { unknown, unbound, bound };
+struct LauncherBindingInfo {
+  LauncherBinding kind = LauncherBinding::unknown;
+  std::string evidence;  // the variable that says so: "OMPI_MCA_hwloc_base_binding_policy=none"
+};
+// Open MPI 4 (OMPI_MCA_hwloc_base_binding_policy, OMPI_MCA_orte_bound_at_launch) and SLURM
+// (SLURM_CPU_BIND_TYPE, else SLURM_CPU_BIND).
+LauncherBindingInfo read_launcher_binding(const std::vector<std::string>& environ);
+
 struct PlanRequest {
   int ranks = 1;                  // node-local ranks
   CpuList allowed_cpus;           // the launcher's affinity mask; empty: every PU of the machine
@@ -62,7 +76,20 @@ struct PlanRequest {
   GpuBind gpu_bind = GpuBind::automatic;
   int gpus_per_rank = 1;          // 0: CPU-only placement
   std::set<std::string> user_set; // variables the user set explicitly (--env, --env-file, CEXEC_ENV_*): never touched
+  LauncherBindingInfo launcher;   // only for the reasons
 };
+
+// The binding rule of cpu-bind=auto, with its reason (printed with `cexec -v` and by `cexec plan`):
+// an explicit mode is taken as it is; auto leaves a single rank unbound (a lone process keeps its
+// mask), leaves ranks unbound when they outnumber the allowed cores (pinned to shared cores,
+// busy-polling ranks wait for each other where the kernel would balance them: never slower than
+// the launcher's own oversubscribed default, which binds nothing either), and otherwise gives every
+// rank cores of its own (never shared).
+struct BindDecision {
+  CpuBind mode = CpuBind::none;
+  std::string reason;
+};
+BindDecision decide_cpu_bind(CpuBind requested, int ranks, int allowed_cores, const LauncherBindingInfo& launcher);
 
 struct RankPlacement {
   int rank = 0;
@@ -88,6 +115,7 @@ struct Placement {
   std::string gpu_variable;
   std::vector<RankPlacement> ranks;
   std::vector<std::string> notes;     // whole-plan remarks (oversubscription, unmapped GPUs)
+  std::string cpu_bind_reason;        // why this binding mode (decide_cpu_bind)
 };
 
 // Impossible requests (no usable CPU, --gpus-per-rank above the allowed GPUs, ranks < 1) are failures.

@@ -38,6 +38,7 @@ int run_plan(const PlanOptions& o, const Environ& environ) {
     req.allowed_cpus = current_affinity();
   }
   req.gpus = read_gpu_allowance(m, environ);
+  req.launcher = read_launcher_binding(environ);
   req.cpu_bind = value_or_throw(parse_cpu_bind(o.cpu_bind));
   req.gpu_bind = value_or_throw(parse_gpu_bind(o.gpu_bind));
   if (o.gpus_per_rank < 0 || o.gpus_per_rank > 1024) {

@@ -144,36 +144,49 @@ void check_invariants(const Machine& m, const PlanRequest& req, const Placement&
         }
       }
     }
-    // NICs: every rank has one when the machine has any; loads differ by at most one among the NICs
-    // of the chosen kind; a non-local NIC only when the local ones are full.
+    // NICs: every rank has one when the machine has any, of the most preferred kind present; locality
+    // first (its GPU's NUMA node, else its own; then the package), loads balanced only among equally
+    // near NICs: never a NIC on another package while its own package has one.
     if (!m.nics.empty()) {
-      std::map<int, int> load;
+      auto tier = [](NicKind k) { return k == NicKind::roce ? 1 : k == NicKind::ethernet ? 2 : 0; };
       NicKind kind = m.nics[p.ranks.front().nic].kind;
+      std::vector<int> candidates;
       for (size_t i = 0; i < m.nics.size(); ++i) {
-        auto tier = [](NicKind k) { return k == NicKind::roce ? 1 : k == NicKind::ethernet ? 2 : 0; };
         BOOST_TEST(tier(m.nics[i].kind) >= tier(kind), "a more preferred NIC kind was passed over");
         if (tier(m.nics[i].kind) == tier(kind)) {
-          load[static_cast<int>(i)] = 0;
+          candidates.push_back(static_cast<int>(i));
         }
       }
+      std::map<int, int> load;
       for (const auto& r : p.ranks) {
         BOOST_TEST_REQUIRE(r.nic >= 0);
-        BOOST_TEST(load.contains(r.nic));
+        BOOST_TEST((std::find(candidates.begin(), candidates.end(), r.nic) != candidates.end()));
         ++load[r.nic];
       }
-      auto [lo, hi] = std::minmax_element(load.begin(), load.end(), [](auto& a, auto& b) { return a.second < b.second; });
-      BOOST_TEST(hi->second - lo->second <= 1, "NIC loads unbalanced");
-      if (p.cpu_bind == CpuBind::cores) {
-        for (const auto& r : p.ranks) {
-          int numa = r.numas.front();
-          if (std::find(m.nics[r.nic].numas.begin(), m.nics[r.nic].numas.end(), numa) != m.nics[r.nic].numas.end()) {
-            continue;
-          }
-          for (const auto& [nic, l] : load) {
-            const auto& ns = m.nics[nic].numas;
-            if (std::find(ns.begin(), ns.end(), numa) != ns.end()) {
-              BOOST_TEST(l >= hi->second - 1, "rank " << r.rank << " passed over a local NIC with room");
-            }
+      for (const auto& r : p.ranks) {
+        int numa = -1;
+        if (!r.gpus.empty() && m.gpus[r.gpus.front()].numas.size() == 1) {
+          numa = m.gpus[r.gpus.front()].numas[0];
+        } else if (r.gpus.empty() && r.cpu_bound && r.numas.size() == 1) {
+          numa = r.numas[0];
+        }
+        if (numa < 0) {
+          continue;
+        }
+        int package = m.numas[numa].package;
+        auto distance = [&](int nic) {
+          const Nic& x = m.nics[nic];
+          bool same_numa = std::find(x.numas.begin(), x.numas.end(), numa) != x.numas.end();
+          bool same_package = std::find(x.packages.begin(), x.packages.end(), package) != x.packages.end();
+          return same_numa ? 0 : same_package ? 1 : 2;
+        };
+        for (int c : candidates) {
+          BOOST_TEST(distance(r.nic) <= distance(c), "rank " << r.rank << " got " << nic_name(m.nics[r.nic])
+                                                               << " while " << nic_name(m.nics[c]) << " is nearer");
+          if (distance(c) == distance(r.nic)) {
+            BOOST_TEST(load[r.nic] <= load[c] + 1, "rank " << r.rank << ": " << nic_name(m.nics[r.nic]) << " has "
+                                                            << load[r.nic] << " ranks, equally near " << nic_name(m.nics[c])
+                                                            << " " << load[c]);
           }
         }
       }
@@ -182,7 +195,8 @@ void check_invariants(const Machine& m, const PlanRequest& req, const Placement&
 }
 
 const char* const machine_names[] = {"dgx-a100", "perlmutter-gpu", "frontier", "dgx2", "power8-4gpu", "lassen-power9",
-                                     "turin-h200", "corona-mi25", "aws-g4dn-metal", "2socket-tesla-mlx4", "2socket-noio"};
+                                     "turin-h200", "corona-mi25", "aws-g4dn-metal", "2socket-tesla-mlx4", "2socket-noio",
+                                     "split-nics-synthetic", "pascal-p100", "corona-8gpu"};
 
 }  // namespace
 
@@ -190,11 +204,12 @@ BOOST_AUTO_TEST_SUITE(topology_placement)
 
 BOOST_AUTO_TEST_CASE(golden_plans_match) {
   auto cases = read_cases();
-  BOOST_TEST(cases.size() >= 55u);
+  BOOST_TEST(cases.size() >= 75u);
   for (auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
       Machine m = machine(c.topology);
       c.request.gpus = read_gpu_allowance(m, c.environ);
+      c.request.launcher = read_launcher_binding(c.environ);
       auto p = plan(m, c.request);
       BOOST_TEST_REQUIRE(p.has_value(), (p ? "" : p.failure().message));
       std::string text = format_text(m, p.value(), c.request);
@@ -210,6 +225,7 @@ BOOST_AUTO_TEST_CASE(json_output_is_valid_and_says_the_same) {
     BOOST_TEST_CONTEXT(c.name) {
       Machine m = machine(c.topology);
       c.request.gpus = read_gpu_allowance(m, c.environ);
+      c.request.launcher = read_launcher_binding(c.environ);
       Placement p = plan(m, c.request).value();
       auto j = nlohmann::json::parse(format_json(m, p, c.request));
       BOOST_TEST_REQUIRE(j["placement"].size() == p.ranks.size());
@@ -319,6 +335,117 @@ BOOST_AUTO_TEST_CASE(more_ranks_than_cores_are_not_bound_by_auto) {
   BOOST_TEST(p.notes[0].find("not bound") != std::string::npos, p.notes[0]);
   req.ranks = 2;  // ranks that fit get cores of their own
   BOOST_TEST((plan(m, req).value().cpu_bind == CpuBind::cores));
+}
+
+BOOST_AUTO_TEST_CASE(the_binding_decision_says_why) {
+  LauncherBindingInfo unknown;
+  LauncherBindingInfo unbound{LauncherBinding::unbound, "OMPI_MCA_hwloc_base_binding_policy=none"};
+  LauncherBindingInfo bound{LauncherBinding::bound, "OMPI_MCA_orte_bound_at_launch=1"};
+  // Ranks that fit get cores of their own, whatever the launcher did (--bind-to none hands placement to cexec).
+  auto fit = decide_cpu_bind(CpuBind::automatic, 2, 2, unbound);
+  BOOST_TEST((fit.mode == CpuBind::cores));
+  BOOST_TEST(fit.reason.find("2 ranks on 2 allowed cores") != std::string::npos, fit.reason);
+  BOOST_TEST(fit.reason.find("OMPI_MCA_hwloc_base_binding_policy=none") != std::string::npos, fit.reason);
+  // Oversubscribed: never pinned to shared cores, with or without a launcher binding.
+  for (const auto& l : {unknown, unbound}) {
+    auto over = decide_cpu_bind(CpuBind::automatic, 4, 2, l);
+    BOOST_TEST((over.mode == CpuBind::none));
+    BOOST_TEST(over.reason.find("4 ranks on 2 allowed cores") != std::string::npos, over.reason);
+    BOOST_TEST(over.reason.find("not bound") != std::string::npos, over.reason);
+    BOOST_TEST(over.reason.find(l.evidence) != std::string::npos, over.reason);
+  }
+  // Open MPI bound each of 2 ranks to a core: each rank's mask holds 1 core, and that binding is kept.
+  auto kept = decide_cpu_bind(CpuBind::automatic, 2, 1, bound);
+  BOOST_TEST((kept.mode == CpuBind::none));
+  BOOST_TEST(kept.reason == "auto: the launcher bound this rank (OMPI_MCA_orte_bound_at_launch=1) to 1 core, fewer than "
+                            "the node's 2 ranks: its binding is kept");
+  // A single rank keeps its mask; an explicit mode is taken as it is, even oversubscribed.
+  BOOST_TEST((decide_cpu_bind(CpuBind::automatic, 1, 64, unknown).mode == CpuBind::none));
+  auto asked = decide_cpu_bind(CpuBind::cores, 4, 2, unknown);
+  BOOST_TEST((asked.mode == CpuBind::cores));
+  BOOST_TEST(asked.reason == "cpu-bind=cores was asked for");
+}
+
+BOOST_AUTO_TEST_CASE(the_launchers_binding_is_read_from_its_variables) {
+  auto kind = [](std::vector<std::string> env) { return read_launcher_binding(env).kind; };
+  BOOST_TEST((kind({}) == LauncherBinding::unknown));
+  BOOST_TEST((kind({"OMPI_MCA_hwloc_base_binding_policy=none"}) == LauncherBinding::unbound));
+  BOOST_TEST((kind({"OMPI_MCA_hwloc_base_binding_policy=core", "OMPI_MCA_orte_bound_at_launch=1"}) == LauncherBinding::bound));
+  BOOST_TEST((kind({"SLURM_CPU_BIND=quiet,none"}) == LauncherBinding::unbound));
+  BOOST_TEST((kind({"SLURM_CPU_BIND_TYPE=none", "SLURM_CPU_BIND=verbose,none"}) == LauncherBinding::unbound));
+  BOOST_TEST((kind({"SLURM_CPU_BIND=quiet,cores"}) == LauncherBinding::bound));
+  BOOST_TEST((kind({"SLURM_CPU_BIND_TYPE=mask_cpu:"}) == LauncherBinding::bound));
+  BOOST_TEST((kind({"SLURM_CPU_BIND=quiet"}) == LauncherBinding::unknown));
+  BOOST_TEST(read_launcher_binding({"SLURM_CPU_BIND=quiet,none"}).evidence == "SLURM_CPU_BIND=quiet,none");
+}
+
+BOOST_AUTO_TEST_CASE(a_rank_planning_itself_explains_an_oversubscribed_launch) {
+  // mpirun --oversubscribe -np 4 on 2 cores: every rank keeps the whole mask, and says why (-v).
+  Machine m = machine("2socket-noio");
+  RankRequest in;
+  in.local_rank = 3;
+  in.local_size = 4;
+  in.affinity = {0, 16, 1, 17};
+  in.environ = {"OMPI_MCA_hwloc_base_binding_policy=none"};
+  RankDecision d = plan_rank(m, in).value();
+  BOOST_TEST(!d.row.cpu_bound);
+  BOOST_TEST(!d.apply_affinity);
+  bool said = false;
+  for (const auto& why : d.row.reasons) {
+    said = said || (why.starts_with("cpu: not bound") && why.find("4 ranks on 2 allowed cores") != std::string::npos &&
+                    why.find("binding_policy=none") != std::string::npos);
+  }
+  BOOST_TEST(said);
+  BOOST_TEST((std::none_of(d.env.begin(), d.env.end(), [](const EnvSetting& e) { return e.name == "OMP_NUM_THREADS"; })));
+}
+
+BOOST_AUTO_TEST_CASE(a_gpu_without_a_nic_in_its_numa_node_uses_its_packages) {
+  // split-nics-synthetic: GPU 1 (NUMA 1, package 0) has no HCA of its own; mlx5_0 (NUMA 0) is in its
+  // package, mlx5_1 and mlx5_2 in the other. Balancing first would send rank 1 across the socket.
+  Machine m = machine("split-nics-synthetic");
+  auto nic_of = [&](int ranks, int gpus_per_rank) {
+    PlanRequest req;
+    req.ranks = ranks;
+    req.gpus = read_gpu_allowance(m, {});
+    req.gpus_per_rank = gpus_per_rank;
+    Placement p = plan(m, req).value();
+    std::vector<std::string> out;
+    for (const auto& r : p.ranks) {
+      out.push_back(nic_name(m.nics[r.nic]));
+    }
+    return out;
+  };
+  BOOST_TEST((nic_of(4, 1) == std::vector<std::string>{"mlx5_0", "mlx5_0", "mlx5_1", "mlx5_2"}));
+  BOOST_TEST((nic_of(8, 1) == std::vector<std::string>{"mlx5_0", "mlx5_0", "mlx5_0", "mlx5_0", "mlx5_1", "mlx5_1",
+                                                       "mlx5_2", "mlx5_2"}));
+  BOOST_TEST((nic_of(4, 0) == std::vector<std::string>{"mlx5_0", "mlx5_0", "mlx5_1", "mlx5_2"}));
+  // Only GPUs 1 and 3 allowed: rank 0 (GPU 1) stays in package 0 although mlx5_1 has no load.
+  PlanRequest req;
+  req.ranks = 2;
+  req.gpus = read_gpu_allowance(m, {"CUDA_VISIBLE_DEVICES=1,3"});
+  Placement p = plan(m, req).value();
+  BOOST_TEST(nic_name(m.nics[p.ranks[0].nic]) == "mlx5_0");
+  BOOST_TEST(p.ranks[0].reasons.back().find("in its GPU's package 0 (no infiniband NIC in NUMA 1)") != std::string::npos,
+             p.ranks[0].reasons.back());
+  BOOST_TEST(nic_name(m.nics[p.ranks[1].nic]) == "mlx5_2");
+}
+
+BOOST_AUTO_TEST_CASE(equally_near_nics_share_the_load) {
+  // DGX A100: two HCAs per GPU NUMA node; the two ranks of a node's GPUs take one each, and 16
+  // ranks put two on every compute HCA (the storage RoCE ports are a less preferred kind).
+  Machine m = machine("dgx-a100");
+  PlanRequest req;
+  req.ranks = 16;
+  req.gpus = read_gpu_allowance(m, {});
+  Placement p = plan(m, req).value();
+  std::map<std::string, int> load;
+  for (const auto& r : p.ranks) {
+    ++load[nic_name(m.nics[r.nic])];
+  }
+  BOOST_TEST(load.size() == 8u);
+  for (const auto& [nic, n] : load) {
+    BOOST_TEST(n == 2, nic);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(more_ranks_than_cores_share_them_evenly) {
