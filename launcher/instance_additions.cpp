@@ -4,6 +4,7 @@
 #include "topology_command.hpp"
 #include "discovery.hpp"
 #include "launch_context.hpp"
+#include "rendezvous.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -23,7 +24,8 @@ InstanceAdditions mpi_additions(const LaunchPlan& plan, int image_root, Log& log
     return out;
   }
   auto start = std::chrono::steady_clock::now();
-  auto bridge = log.step("mpi-bridge", [&] { return mpi_bridge::run_bridge(plan.env.host, launcher, policy, image_root); });
+  std::string cache_dir = private_cexec_dir(plan.env.host).value_or("");
+  auto bridge = log.step("mpi-bridge", [&] { return mpi_bridge::run_bridge(plan.env.host, launcher, policy, image_root, cache_dir); });
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (!bridge.plan.refusal.empty()) {
     throw Error(ErrorKind::mpi_incompatible, bridge.plan.refusal + " (see `cexec mpi check " + plan.image + "`)");
@@ -35,6 +37,7 @@ InstanceAdditions mpi_additions(const LaunchPlan& plan, int image_root, Log& log
   char took[96];
   std::snprintf(took, sizeof took, "info: mpi: discovery and verdicts took %.1f ms (once per node)", ms);
   out.notices.emplace_back(took);
+  out.notices.push_back("info: mpi: " + bridge.discovery_note);
   return out;
 }
 
