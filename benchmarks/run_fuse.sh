@@ -9,9 +9,9 @@
 #   files  N processes each read the first 16 MiB of a distinct large file of the image
 #   numpy  N processes run `python3 -c 'import numpy'` at once
 #   torch  N processes run `python3 -c 'import torch'` at once (only with --torch: slow)
-# Each workload runs on: dir (the directory image), sqfs (a fresh FUSE mount every run: with
-# CEXEC_LINGER=0 the node instance ends with each run, so every block is decompressed again; the
-# image file itself stays in the host's page cache) and, as root, both again after dropping the page
+# Each workload runs on: dir (the directory image), sqfs (a fresh FUSE mount every run: each run
+# is a private container, --no-share, with its own server, so every block is decompressed again;
+# the image file itself stays in the host's page cache) and, as root, both again after dropping the page
 # cache (`-cold`: sync; echo 3 > /proc/sys/vm/drop_caches inside the timed command, the same cost
 # for both). --baseline CEXEC adds the sqfs variant with another cexec binary (e.g. the previous
 # server, one lock around libsquashfuse). Every run has a time-out; failed and timed-out runs are
@@ -138,12 +138,14 @@ echo
 status=0
 for what in ${workloads//,/ }; do
   storm="sh $tmp/storm.sh {N} $what $tmp/large-files"
-  variants=("dir=$tmp/bin/cexec $tmp/rootfs $storm"
-    "sqfs=$tmp/bin/cexec $tmp/image.sqfs $storm")
-  [[ -z $baseline ]] || variants+=("sqfs-baseline=$tmp/bin/cexec-baseline $tmp/image.sqfs $storm")
+  # --no-share: a private container with its own FUSE server every run (a node instance could
+  # outlive its run for a moment and be joined by the next, with its page cache warm).
+  variants=("dir=$tmp/bin/cexec --no-share $tmp/rootfs $storm"
+    "sqfs=$tmp/bin/cexec --no-share $tmp/image.sqfs $storm")
+  [[ -z $baseline ]] || variants+=("sqfs-baseline=$tmp/bin/cexec-baseline --no-share $tmp/image.sqfs $storm")
   if ((cold)); then
-    variants+=("dir-cold=$tmp/cold.sh $tmp/bin/cexec $tmp/rootfs $storm"
-      "sqfs-cold=$tmp/cold.sh $tmp/bin/cexec $tmp/image.sqfs $storm")
+    variants+=("dir-cold=$tmp/cold.sh $tmp/bin/cexec --no-share $tmp/rootfs $storm"
+      "sqfs-cold=$tmp/cold.sh $tmp/bin/cexec --no-share $tmp/image.sqfs $storm")
   fi
   echo "== $what: N readers at once in one container (time-out $timeout s per run)"
   describe_load
