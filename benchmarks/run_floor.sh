@@ -164,13 +164,16 @@ fi
 
 if has_part trace; then
   echo "== 3. one joining launch traced (the instance exists: a warm-up launch ran just before)"
-  as_bench_user "$cexec" "$img" /bin/true
+  # One job identity for all of them (strace and perf are the parents, so the parent pid would
+  # differ), given the way a launcher does, so that cexec's argument fast path is what is traced.
+  job=(env "SLURM_JOB_ID=floor$$" SLURM_STEP_ID=0 CEXEC_LINGER=30)
+  as_bench_user "${job[@]}" "$cexec" "$img" /bin/true
   echo "-- strace -c -f (system calls of cexec and its children up to the payload's exit)"
-  as_bench_user strace -c -f -o "$tmp/strace.txt" "$cexec" "$img" /bin/true || status=1
+  as_bench_user "${job[@]}" strace -c -f -o "$tmp/strace.txt" "$cexec" "$img" /bin/true || status=1
   head -30 "$tmp/strace.txt"
   if command -v perf >/dev/null; then
     echo "-- perf stat -r 50 (software events; hardware counters are not exposed on virtual machines)"
-    as_bench_user perf stat -r 50 -e task-clock,page-faults,context-switches,cpu-migrations \
+    as_bench_user "${job[@]}" perf stat -r 50 -e task-clock,page-faults,context-switches,cpu-migrations \
       "$cexec" "$img" /bin/true 2>&1 >/dev/null | sed -n '/Performance/,$p' || true
     as_bench_user perf stat -r 50 -e task-clock,page-faults,context-switches,cpu-migrations \
       "$floor" /bin/true 2>&1 >/dev/null | sed -n '/Performance/,$p' || true
@@ -178,7 +181,7 @@ if has_part trace; then
   echo
 fi
 
-sleep 5  # the default linger of the reused instance
+sleep 32  # the linger of the reused instances
 echo "== end"
 describe_load
 exit $status

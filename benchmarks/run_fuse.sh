@@ -11,7 +11,8 @@
 #   torch  N processes run `python3 -c 'import torch'` at once (only with --torch: slow)
 # Each workload runs on: dir (the directory image), sqfs (a fresh FUSE mount every run: each run
 # is a private container, --no-share, with its own server, so every block is decompressed again;
-# the image file itself stays in the host's page cache) and, as root, both again after dropping the page
+# the image file itself stays in the host's page cache), sqfs-warm (every run joins one node
+# instance, as the ranks of a job do: the mount and its page cache stay between runs) and, as root, both again after dropping the page
 # cache (`-cold`: sync; echo 3 > /proc/sys/vm/drop_caches inside the timed command, the same cost
 # for both). --baseline CEXEC adds the sqfs variant with another cexec binary (e.g. the previous
 # server, one lock around libsquashfuse). Every run has a time-out; failed and timed-out runs are
@@ -143,6 +144,11 @@ for what in ${workloads//,/ }; do
   variants=("dir=$tmp/bin/cexec --no-share $tmp/rootfs $storm"
     "sqfs=$tmp/bin/cexec --no-share $tmp/image.sqfs $storm")
   [[ -z $baseline ]] || variants+=("sqfs-baseline=$tmp/bin/cexec-baseline --no-share $tmp/image.sqfs $storm")
+  # The steady state of a job: every run joins one node instance (its FUSE mount and page cache
+  # stay; the linger keeps the instance between runs).
+  variants+=("sqfs-warm=env CEXEC_LINGER=60 $tmp/bin/cexec --instance fuse-warm-$$ $tmp/image.sqfs $storm")
+  [[ -z $baseline ]] ||
+    variants+=("sqfs-warm-baseline=env CEXEC_LINGER=60 $tmp/bin/cexec-baseline --instance fuse-warmb-$$ $tmp/image.sqfs $storm")
   if ((cold)); then
     variants+=("dir-cold=$tmp/cold.sh $tmp/bin/cexec --no-share $tmp/rootfs $storm"
       "sqfs-cold=$tmp/cold.sh $tmp/bin/cexec --no-share $tmp/image.sqfs $storm")
@@ -153,6 +159,7 @@ for what in ${workloads//,/ }; do
     --timeout "$timeout" --fail-pattern "cexec: " "${variants[@]}") || status=1
   echo
 done
+sleep 62  # the warm variants' linger
 echo "== end"
 describe_load
 exit $status
