@@ -2,6 +2,7 @@
 
 #include "base/error.hpp"
 #include "base/exit_codes.hpp"
+#include "cli_fast.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cexec/version.hpp>
@@ -139,7 +140,14 @@ std::string first_unknown_option(CLI::App* sub, const std::vector<std::string>& 
 
 }  // namespace
 
-CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
+CliOutcome parse_command_line(const std::vector<std::string>& args) {
+  if (auto plain = try_plain_exec(args)) {
+    return std::move(*plain);
+  }
+  return parse_with_cli11(args);
+}
+
+CliOutcome parse_with_cli11(const std::vector<std::string>& args_in) {
   std::vector<std::string> args = args_in;
   // The verb-less form: the first argument is neither a verb nor a top-level flag.
   if (!args.empty() && !is_verb(args[0]) && args[0] != "--help" && args[0] != "-h" && args[0] != "--version") {

@@ -22,4 +22,7 @@ using CliOutcome = std::variant<CliText, LaunchOptions, BuildOptions, InspectOpt
 // `cexec IMAGE COMMAND...` (no verb) is the same as `cexec exec IMAGE COMMAND...`.
 CliOutcome parse_command_line(const std::vector<std::string>& args);
 
+// The same without the fast path of cli_fast.hpp: every form through CLI11 (the tests compare).
+CliOutcome parse_with_cli11(const std::vector<std::string>& args);
+
 }  // namespace cexec

@@ -1,8 +1,10 @@
 #include "node_plan.hpp"
 
 #include "discovery.hpp"
+#include "discovery_cache.hpp"
 #include "launch_context.hpp"
 #include "loader.hpp"
+#include "rendezvous.hpp"
 
 #include <chrono>
 
@@ -30,7 +32,14 @@ NodeHostFacts read_node_host_facts(const LaunchPlan& plan, Log& log) {
                  !(h.mpi_policy == mpi_bridge::Policy::automatic && launcher == "none");
   if (h.mpi_wanted && h.mpi_policy != mpi_bridge::Policy::image) {
     auto start = std::chrono::steady_clock::now();
-    h.mpi_host = log.step("mpi-discovery", [&] { return mpi_bridge::discover_host_mpi(plan.env.host, launcher); });
+    // Cached per user and node between jobs, keyed on every file the answer depended on
+    // (mpi_bridge/discovery_cache.hpp); no private directory means no cache.
+    std::string cache_dir = private_cexec_dir(plan.env.host).value_or("");
+    auto discovered = log.step("mpi-discovery", [&] {
+      return mpi_bridge::discover_host_mpi_cached(plan.env.host, launcher, cache_dir);
+    });
+    h.mpi_host = std::move(discovered.host);
+    h.mpi_note = std::move(discovered.note);
     h.mpi_ms = ms_since(start);
   }
   auto machine = log.step("topology-load", [&] { return topology::load_machine({plan.topology_file, true}); });

@@ -70,6 +70,7 @@ struct NodeHostFacts {
   bool mpi_wanted = false;                   // under a launcher, or --mpi=host/image
   std::optional<mpi_bridge::HostMpi> mpi_host;
   double mpi_ms = 0;                         // discovery time, reported once per node
+  std::string mpi_note;                      // where the host MPI facts came from (the node cache or discovery)
   std::optional<topology::Machine> machine;  // nullopt: placement disabled, for `machine_problem`
   std::string machine_problem;
 };

@@ -89,6 +89,9 @@ void add_mpi(NodePlan& out, const LaunchPlan& plan, const NodeHostFacts& host, c
   char took[96];
   std::snprintf(took, sizeof took, "info: mpi: discovery and verdicts took %.1f ms (once per node)", host.mpi_ms + image.mpi_ms);
   out.notices.emplace_back(took);
+  if (!host.mpi_note.empty()) {
+    out.notices.push_back("info: mpi: " + host.mpi_note);
+  }
 }
 
 void add_topology(NodePlan& out, const NodeHostFacts& host) {

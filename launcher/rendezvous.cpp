@@ -105,9 +105,8 @@ std::optional<std::string> read_or_create(const std::string& dir, std::string& w
   return std::nullopt;
 }
 
-}  // namespace
-
-std::optional<RendezvousSecret> load_rendezvous_secret(const std::vector<std::string>& environ, std::string& why) {
+// The places of the header's list, in order.
+std::vector<std::string> candidate_dirs(const std::vector<std::string>& environ) {
   std::vector<std::string> dirs;
   std::string runtime(try_environ_value(environ, "XDG_RUNTIME_DIR").value_or(""));
   if (runtime.starts_with('/')) {
@@ -122,6 +121,22 @@ std::optional<RendezvousSecret> load_rendezvous_secret(const std::vector<std::st
     ::mkdir((home + "/.cache").c_str(), 0700);  // the usual place; private_dir checks what is there
     dirs.push_back(home + "/.cache/cexec");
   }
+  return dirs;
+}
+
+}  // namespace
+
+std::optional<std::string> private_cexec_dir(const std::vector<std::string>& environ) {
+  for (const auto& dir : candidate_dirs(environ)) {
+    if (private_dir(dir).empty()) {
+      return dir;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<RendezvousSecret> load_rendezvous_secret(const std::vector<std::string>& environ, std::string& why) {
+  std::vector<std::string> dirs = candidate_dirs(environ);
   why.clear();
   for (const auto& dir : dirs) {
     std::string problem = private_dir(dir);

@@ -29,4 +29,8 @@ struct RendezvousSecret {
 // when the first usable place has none. Failure: nullopt, with every place's reason in `why`.
 std::optional<RendezvousSecret> load_rendezvous_secret(const std::vector<std::string>& environ, std::string& why);
 
+// The first place of the list above that is (or could be made) the user's private folder; the
+// node's cached facts live there too (factcache/). nullopt when there is none.
+std::optional<std::string> private_cexec_dir(const std::vector<std::string>& environ);
+
 }  // namespace cexec

@@ -2,13 +2,13 @@
 
 #include "base/error.hpp"
 #include "base/sys/syscalls.hpp"
+#include "squashfs_ops.hpp"
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <cstdlib>
 #include <future>
-#include <mutex>
 #include <thread>
 #include <vector>
 #include <fcntl.h>
@@ -16,9 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-extern "C" {
-#include <squashfuse/ll.h>
-}
 
 namespace cexec {
 
@@ -42,43 +39,6 @@ std::string receive(int sock) {
   } while (n < 0 && errno == EINTR);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
-
-// Debian's libsquashfuse is built without its thread-safe caches (no locking inside; concurrent
-// reads crash it), so the worker threads of libfuse's loop take turns inside the library. The
-// threads still overlap everything outside it: reading /dev/fuse, copying replies, queueing.
-std::mutex library_lock;
-
-template <auto Op>
-struct Locked;
-
-template <typename... Args, void (*Op)(Args...)>
-struct Locked<Op> {
-  static void call(Args... args) {
-    std::lock_guard<std::mutex> guard(library_lock);
-    Op(args...);
-  }
-};
-
-struct fuse_lowlevel_ops squashfs_operations() {
-  struct fuse_lowlevel_ops ops {};
-  ops.getattr = Locked<sqfs_ll_op_getattr>::call;
-  ops.opendir = Locked<sqfs_ll_op_opendir>::call;
-  ops.releasedir = Locked<sqfs_ll_op_releasedir>::call;
-  ops.readdir = Locked<sqfs_ll_op_readdir>::call;
-  ops.lookup = Locked<sqfs_ll_op_lookup>::call;
-  ops.open = Locked<sqfs_ll_op_open>::call;
-  ops.create = Locked<sqfs_ll_op_create>::call;
-  ops.release = Locked<sqfs_ll_op_release>::call;
-  ops.read = Locked<sqfs_ll_op_read>::call;
-  ops.readlink = Locked<sqfs_ll_op_readlink>::call;
-  ops.listxattr = Locked<sqfs_ll_op_listxattr>::call;
-  ops.getxattr = Locked<sqfs_ll_op_getxattr>::call;
-  ops.forget = Locked<sqfs_ll_op_forget>::call;
-  ops.statfs = Locked<stfs_ll_op_statfs>::call;
-  return ops;
-}
-
-constexpr int server_threads = 4;
 
 // One worker: take requests off /dev/fuse and answer them until the connection is aborted.
 void serve_requests(struct fuse_session* se) {
@@ -134,17 +94,24 @@ SquashfsService::SquashfsService(const std::string& image) : _image(image) {
   char arg0[] = "cexec-squashfuse";
   char* argv[] = {arg0, nullptr};
   struct fuse_args args = FUSE_ARGS_INIT(1, argv);
-  struct fuse_lowlevel_ops ops = squashfs_operations();
+  struct fuse_lowlevel_ops ops = sqfs_ops::operations();
   _session = fuse_session_new(&args, &ops, sizeof ops, ll);
   if (_session == nullptr) {
     throw Error(ErrorKind::setup_failed, "cannot create the FUSE session");
   }
   // The workers start now, while the launcher is still building its namespaces, so none is
   // created on the path of the first request (libfuse's own loop spawns workers lazily).
-  for (int i = 1; i < server_threads; ++i) {
-    std::thread([se = _session, ready = gate().ready] {
-      ready.wait();
-      serve_requests(se);
+  // Each worker clones its own libsquashfuse handle first (see squashfs_ops.hpp); one that cannot
+  // leaves the others to serve.
+  if (!sqfs_ops::prepare_thread(ll)) {
+    throw Error(ErrorKind::image_invalid, "cannot read the SquashFS filesystem (corrupt image)");
+  }
+  for (int i = 1; i < sqfs_ops::worker_count(); ++i) {
+    std::thread([se = _session, ll, ready = gate().ready] {
+      if (sqfs_ops::prepare_thread(ll)) {
+        ready.wait();
+        serve_requests(se);
+      }
     }).detach();
   }
 }

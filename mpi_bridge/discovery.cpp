@@ -1,5 +1,6 @@
 #include "discovery.hpp"
 
+#include "discovery_cache.hpp"
 #include "elf_file.hpp"
 #include "base/ld_cache.hpp"
 #include "mpi_conf.hpp"
@@ -29,8 +30,19 @@ constexpr const char* default_lib_dirs[] = {"/lib/x86_64-linux-gnu", "/usr/lib/x
 // them where they were built to look.
 constexpr const char* plugin_subdirs[] = {"pmix", "prte", "ucx", "libfabric", "libibverbs"};
 
+// Every path the running discovery looked at, present or not (discover_host_mpi's `touched`): what a
+// cached answer depends on (discovery_cache.cpp).
+std::vector<std::string>* touched_paths = nullptr;
+
+void touch(const std::string& path) {
+  if (touched_paths != nullptr) {
+    touched_paths->push_back(path);
+  }
+}
+
 
 std::string real_path(const std::string& path) {
+  touch(path);
   char buf[PATH_MAX];
   return ::realpath(path.c_str(), buf) ? std::string(buf) : "";
 }
@@ -41,11 +53,13 @@ std::string dir_of(const std::string& path) {
 }
 
 bool is_dir(const std::string& path) {
+  touch(path);
   auto st = sys::try_stat(path);
   return st && S_ISDIR(st->st_mode);
 }
 
 std::optional<ElfFacts> read_host_elf(const std::string& path) {
+  touch(path);
   auto fd = sys::try_open_at(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
   if (!fd) {
     return std::nullopt;
@@ -66,6 +80,7 @@ std::string capture(const std::string& program, const std::vector<std::string>& 
 class HostClosure {
  public:
   HostClosure(const std::vector<std::string>& environ) : _ld_library_path(split_nonempty(environ_value(environ, "LD_LIBRARY_PATH"), ':')) {
+    touch("/etc/ld.so.cache");
     if (auto bytes = sys::try_read_file("/etc/ld.so.cache", 64 << 20)) {
       if (auto entries = parse_ld_cache(*bytes, "/etc/ld.so.cache")) {
         for (const auto& e : entries.value()) {
@@ -148,6 +163,7 @@ class HostClosure {
     };
     auto try_dir = [&](const std::string& dir) -> std::string {
       std::string candidate = expand(dir) + "/" + name;
+      touch(candidate);
       if (::access(candidate.c_str(), R_OK) != 0) {
         return "";
       }
@@ -186,9 +202,13 @@ class HostClosure {
 std::vector<std::string> shared_objects_in(const std::string& dir) {
   std::vector<std::string> out;
   std::error_code ec;
+  touch(dir);
   for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != std::filesystem::recursive_directory_iterator();
        it.increment(ec)) {
     std::string name = it->path().filename().string();
+    if (it->is_directory(ec)) {
+      touch(it->path().string());
+    }
     if (it->is_regular_file(ec) && (name.ends_with(".so") || name.find(".so.") != std::string::npos)) {
       out.push_back(it->path().string());
     }
@@ -284,11 +304,17 @@ std::optional<HostMpi> from_conf(const std::string& conf_path, const std::string
 
 }  // namespace
 
-std::optional<HostMpi> discover_host_mpi(const std::vector<std::string>& environ, std::string_view launcher) {
+std::optional<HostMpi> discover_host_mpi(const std::vector<std::string>& environ, std::string_view launcher,
+                                         std::vector<std::string>* touched) {
+  touched_paths = touched;
+  struct Untouch {
+    ~Untouch() { touched_paths = nullptr; }
+  } untouch;
   std::string conf_path = environ_value(environ, "CEXEC_MPI_CONF");
   if (conf_path.empty()) {
     conf_path = default_mpi_conf;
   }
+  touch(conf_path);
   if (auto text = sys::try_read_file(conf_path, 1 << 20)) {
     return from_conf(conf_path, *text, environ);
   }
@@ -307,10 +333,12 @@ std::optional<HostMpi> discover_host_mpi(const std::vector<std::string>& environ
       continue;
     }
     std::string prefix = dir_of(dir_of(real_path(tool)));
+    touch(real_path(tool));
     std::string library;
     std::string soname;
     for (const char* candidate : ompi ? std::vector<const char*>{"libmpi.so.40"} : std::vector<const char*>{"libmpi.so.12", "libmpich.so.12"}) {
       for (const std::string& dir : {prefix + "/lib", prefix + "/lib64"}) {
+        touch(dir + "/" + candidate);
         if (::access((dir + "/" + candidate).c_str(), R_OK) == 0) {
           library = dir + "/" + candidate;
           break;
@@ -515,14 +543,17 @@ std::set<std::string> wanted_sonames(const std::optional<HostMpi>& host) {
   return wanted;
 }
 
-BridgeOutcome run_bridge(const std::vector<std::string>& environ, std::string_view launcher, Policy policy, int image_root) {
+BridgeOutcome run_bridge(const std::vector<std::string>& environ, std::string_view launcher, Policy policy, int image_root,
+                         const std::string& cache_dir) {
   BridgeOutcome out;
   if (policy == Policy::image || policy == Policy::off) {
     // Nothing to judge: only the PMIx variable mapping applies.
     out.plan = plan_bridge(std::nullopt, out.image, policy, environ);
     return out;
   }
-  out.host = discover_host_mpi(environ, launcher);
+  CachedDiscovery discovered = discover_host_mpi_cached(environ, launcher, cache_dir);
+  out.host = std::move(discovered.host);
+  out.discovery_note = std::move(discovered.note);
   out.image = read_image_facts(image_root, wanted_sonames(out.host));
   out.plan = plan_bridge(out.host, out.image, policy, environ);
   return out;

@@ -16,8 +16,10 @@ namespace cexec::mpi_bridge {
 
 // `environ` is the launch's captured environment (PATH, LD_LIBRARY_PATH, CEXEC_MPI_CONF);
 // `launcher` the launch context's ("openmpi", "hydra", "slurm", "pmix", "pmi" or "none").
-// A malformed mpi.conf throws Error(config); no MPI found gives nullopt.
-std::optional<HostMpi> discover_host_mpi(const std::vector<std::string>& environ, std::string_view launcher);
+// A malformed mpi.conf throws Error(config); no MPI found gives nullopt. `touched`, when given,
+// receives every path the discovery looked at (present or not), for the cache to key on.
+std::optional<HostMpi> discover_host_mpi(const std::vector<std::string>& environ, std::string_view launcher,
+                                         std::vector<std::string>* touched = nullptr);
 
 // `wanted` are the sonames whose version definitions the verdicts need (libc.so.6 and
 // libstdc++.so.6 are always read).
@@ -30,7 +32,10 @@ struct BridgeOutcome {
   std::optional<HostMpi> host;
   ImageFacts image;
   BridgePlan plan;
+  std::string discovery_note;  // where the host facts came from (discovery_cache.hpp)
 };
-BridgeOutcome run_bridge(const std::vector<std::string>& environ, std::string_view launcher, Policy policy, int image_root);
+// `cache_dir`: the user's private directory for the node's cached discovery (empty: none).
+BridgeOutcome run_bridge(const std::vector<std::string>& environ, std::string_view launcher, Policy policy, int image_root,
+                         const std::string& cache_dir = {});
 
 }  // namespace cexec::mpi_bridge

@@ -25,7 +25,7 @@ cp "$(dirname "$0")/../topology/xml/dgx-a100.xml" "$stage/topology/"
 chmod 0644 "$stage/topology/dgx-a100.xml"
 cp "$build/cexec" "$build/tests/e2e_tests" "$build/tests/mpi_tests" "$build/tests/slurm_tests" \
   "$build/tests/cluster_tests" "$build/tests/build_tests" "$build/tests/isolation_tests" "$build/tests/fault_tests" \
-  "$build/tests/soak_tests" "$build/tests/probe" "$(dirname "$0")/../cluster/cluster.sh" \
+  "$build/tests/soak_tests" "$build/tests/speed_tests" "$build/tests/probe" "$(dirname "$0")/../cluster/cluster.sh" \
   "$stage/bin/"
 cexec_under_test=${CEXEC_E2E_CEXEC:-$build/cexec}
 [ -x "$cexec_under_test" ] || { echo "make_images: no cexec at $cexec_under_test" >&2; exit 1; }

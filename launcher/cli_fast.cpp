@@ -1,0 +1,31 @@
+#include "cli_fast.hpp"
+
+namespace cexec {
+
+namespace {
+
+// The verbs of cli.cpp: a first word that names one is never an IMAGE.
+bool names_verb(const std::string& s) {
+  for (const char* verb : {"exec", "run", "shell", "build", "inspect", "run-help", "plan", "mpi", "check"}) {
+    if (s == verb) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<LaunchOptions> try_plain_exec(const std::vector<std::string>& args) {
+  if (args.size() < 2 || args[0].empty() || args[0][0] == '-' || names_verb(args[0]) || args[1].empty() ||
+      args[1][0] == '-') {
+    return std::nullopt;
+  }
+  LaunchOptions o;
+  o.verb = Verb::exec;
+  o.image = args[0];
+  o.command.assign(args.begin() + 1, args.end());
+  return o;
+}
+
+}  // namespace cexec
