@@ -133,4 +133,8 @@ void detach_mount(const std::string& path);  // umount2(MNT_DETACH)
 void redirect_fd(int from, int to);          // dup2 that names both in errors
 Fd memory_file(const char* name);            // memfd_create: a file that needs no disk space
 
+// file_read.cpp: positioned reads and directory listings.
+std::string read_at(int fd, size_t size, uint64_t offset);  // pread until `size` bytes or end of file
+std::optional<std::vector<std::string>> try_list_directory(const std::string& path);  // names, sorted; nullopt if absent
+
 }  // namespace cexec::sys
