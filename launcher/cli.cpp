@@ -37,11 +37,13 @@ Examples:
   cexec build --sandbox rootfs/ bookworm.def     (a directory instead of a SquashFS file)
   cexec build app.img rootfs/                    (squash an existing root filesystem)
   cexec build app.img app-docker.tar             (a `docker save` or OCI image-layout archive)
+  cexec build app.img tf.sif                     (convert an Apptainer/Singularity SIF file)
 Exit status: 0; the status of a failing %setup, %post or %test; or one of cexec's codes (cexec --help).)";
 constexpr const char* inspect_examples = R"(
 Examples:
   cexec inspect tf.img
-  cexec inspect --json tf.img | jq .labels)";
+  cexec inspect --json tf.img | jq .labels
+  cexec inspect tf.sif                           (a SIF: its definition file and labels))";
 constexpr const char* plan_examples = R"(
 Examples:
   cexec plan --ranks 8                                  (this node, 8 ranks)
@@ -167,7 +169,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   auto* inspect = app.add_subcommand("inspect", "Show an image's labels, environment, runscript, help, definition, size and digest");
   inspect->footer(std::string("\nUsage: cexec inspect [--json] IMAGE\n") + inspect_examples);
   inspect->add_flag("--json", inspect_options.json, "Print JSON");
-  inspect->add_option("image", inspect_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
+  inspect->add_option("image", inspect_options.image, "A SquashFS image file, a SIF file or a directory")->required()->type_name("IMAGE");
   auto* run_help = app.add_subcommand("run-help", "Print the image's help (%help of its definition file)");
   run_help->footer("\nUsage: cexec run-help IMAGE\n");
   run_help->add_option("image", inspect_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");

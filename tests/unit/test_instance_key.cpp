@@ -30,7 +30,7 @@ HostFacts default_facts() {
   f.config.origin = "/etc/cexec/cexec.conf";
   f.image_path = "/images/app.sqfs";
   f.image_kind = ImageKind::squashfs;
-  f.image_identity = ImageIdentity{0xfd01, 1234567, 987654321, 1700000000123456789};
+  f.image_identity = ImageIdentity{0xfd01, 1234567, 987654321, 1700000000123456789, 0};
   f.hostname = "node17";
   return f;
 }
