@@ -176,6 +176,7 @@ BOOST_AUTO_TEST_CASE(a_different_container_gets_a_different_key) {
       {"image inode", [](Inputs& in) { in.facts.image_identity.inode += 1; }},
       {"image size", [](Inputs& in) { in.facts.image_identity.size += 1; }},
       {"image mtime", [](Inputs& in) { in.facts.image_identity.mtime_ns += 1; }},
+      {"SIF partition offset", [](Inputs& in) { in.facts.image_identity.offset = 32768; }},
       {"--writable-tmpfs", [](Inputs& in) { in.options.writable_tmpfs = true; }},
       {"--writable",
        [](Inputs& in) {
