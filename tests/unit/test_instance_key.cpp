@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(key_text_names_its_parts) {
   for (const char* words :
        {"cexec-instance-v2\n", "uid=4:1000\n", "gid=4:1000\n", "user=5:alice\n", "host=6:node17\n",
         "job=12:slurm:4711.3\n", "image=16:/images/app.sqfs\n",
-        "image-id=43:64769/1234567/987654321/1700000000123456789\n", "writable=1:0\n", "writable-tmpfs=1:0\n",
+        "image-id=45:64769/1234567/987654321/1700000000123456789/0\n", "writable=1:0\n", "writable-tmpfs=1:0\n",
         "mount-destination=19:/scratch/alice/run1\n", "group=10:alice:1000\n", "mpi=4:auto\n", "gpu=3:0:/\n"}) {
     BOOST_TEST(contains(key.text, words), "`" << words << "` missing from:\n" << key.text);
   }
