@@ -172,7 +172,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   inspect->add_option("image", inspect_options.image, "A SquashFS image file, a SIF file or a directory")->required()->type_name("IMAGE");
   auto* run_help = app.add_subcommand("run-help", "Print the image's help (%help of its definition file)");
   run_help->footer("\nUsage: cexec run-help IMAGE\n");
-  run_help->add_option("image", inspect_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
+  run_help->add_option("image", inspect_options.image, "A SquashFS image file, a SIF file or a directory")->required()->type_name("IMAGE");
 
   CheckOptions check_options;
   auto* check = app.add_subcommand("check", "Is this host ready for cexec? One line per item with what an admin must change (--gpu: the GPU driver stack)");
@@ -199,11 +199,11 @@ CliOutcome parse_command_line(const std::vector<std::string>& args_in) {
   mpi_check->footer("\nUsage: cexec mpi check [--json] [--mpi host|auto] IMAGE\n\nExamples:\n  cexec mpi check app.img\n  cexec mpi check --json app.img | jq .verdicts\n");
   mpi_check->add_flag("--json", mpi_check_options.json, "Print JSON");
   mpi_check->add_option("--mpi", mpi_check_options.mpi, "The policy to judge (default host: what --mpi=host would do)")->type_name("POLICY");
-  mpi_check->add_option("image", mpi_check_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
+  mpi_check->add_option("image", mpi_check_options.image, "A SquashFS image file, a SIF file or a directory")->required()->type_name("IMAGE");
 
   for (auto* sub : {exec, run, shell}) {
     add_common_options(sub, o);
-    sub->add_option("image", o.image, "A SquashFS image file or a directory (sandbox)")->required()->type_name("IMAGE");
+    sub->add_option("image", o.image, "A SquashFS image file, a SIF file or a directory (sandbox)")->required()->type_name("IMAGE");
   }
   // Everything after IMAGE (and its first word) belongs to the command, options included.
   exec->prefix_command();

@@ -92,7 +92,7 @@ ImageKind identify_image(const std::string& path, ImageIdentity& identity) {
     return ImageKind::directory;
   }
   if (!S_ISREG(st.st_mode)) {
-    throw Error(ErrorKind::image_invalid, "image `" + path + "`: not a SquashFS file or a directory");
+    throw Error(ErrorKind::image_invalid, "image `" + path + "`: not a SquashFS file, a SIF file or a directory");
   }
   char head[std::max(squashfs_superblock_size, sif::header_size)];
   ssize_t n = ::pread(fd, head, sizeof head, 0);
