@@ -1,16 +1,19 @@
 #include "sif.hpp"
 
+#include <type_traits>
+
 namespace cexec::sif {
 
 namespace {
 
 template <typename T>
 T little_endian_at(std::string_view bytes, size_t offset) {
-  T value = 0;
+  using U = std::make_unsigned_t<T>;  // assembled unsigned: no shift into a sign bit
+  U value = 0;
   for (size_t i = 0; i < sizeof(T); ++i) {
-    value |= static_cast<T>(static_cast<T>(static_cast<uint8_t>(bytes[offset + i])) << (8 * i));
+    value = static_cast<U>(value | static_cast<U>(static_cast<U>(static_cast<uint8_t>(bytes[offset + i])) << (8 * i)));
   }
-  return value;
+  return static_cast<T>(value);
 }
 
 // A fixed-size, NUL-padded string field.
