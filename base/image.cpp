@@ -36,7 +36,7 @@ Result<SquashfsInfo> parse_squashfs_superblock(std::string_view head, uint64_t f
   std::string p(path);
   auto bad = [&](const std::string& why) { return Failure{ErrorKind::image_invalid, "image `" + p + "`: " + why}; };
   if (head.size() < 4 || little_endian_at<uint32_t>(head, 0) != squashfs_magic) {
-    return bad("not a SquashFS file or a directory");
+    return bad("not a SquashFS file, a SIF file or a directory");
   }
   if (head.size() < squashfs_superblock_size || file_size < squashfs_superblock_size) {
     return bad("truncated SquashFS (superblock incomplete)");

@@ -1,5 +1,7 @@
 #include "build_plan.hpp"
 
+#include "sif.hpp"
+
 #include <algorithm>
 #include <charconv>
 
@@ -39,7 +41,7 @@ Definition definition_for(const SpecFacts& spec) {
 }  // namespace
 
 SpecKind classify_spec_file(std::string_view head) {
-  if (head.starts_with("hsqs")) {
+  if (head.starts_with("hsqs") || sif::has_magic(head)) {  // a SIF unpacks its SquashFS partition
     return SpecKind::squashfs;
   }
   constexpr std::string_view compressed[] = {"\x1f\x8b", "BZh", "\xfd" "7zXZ", "\x28\xb5\x2f\xfd"};

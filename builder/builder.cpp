@@ -13,6 +13,7 @@
 #include "image_config.hpp"
 #include "sandbox.hpp"
 #include "base/sha256.hpp"
+#include "sif_file.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -263,14 +264,20 @@ void Builder::bootstrap_copy(const std::string& from) {
 
 void Builder::bootstrap_squashfs(const std::string& from) {
   sys::Fd fd = sys::open_path(from, O_RDONLY);
-  std::string head(squashfs_superblock_size, '\0');
+  std::string head(std::max(squashfs_superblock_size, sif::header_size), '\0');
   ssize_t n = ::pread(fd.get(), head.data(), head.size(), 0);
   head.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  value_or_throw(parse_squashfs_superblock(head, static_cast<uint64_t>(sys::stat_fd(fd.get()).st_size), from));
+  uint64_t size = static_cast<uint64_t>(sys::stat_fd(fd.get()).st_size);
+  uint64_t offset = 0;  // a SIF's primary partition is unpacked where it lies (docs/sif.md)
+  if (sif::has_magic(head)) {
+    offset = sif::read_sif_squashfs(fd.get(), size, from).primary.offset;
+  } else {
+    value_or_throw(parse_squashfs_superblock(head, size, from));
+  }
   progress(Stage::bootstrap, "unpacking " + from);
   bool real_root = _plan.fakeroot.mode == Fakeroot::real_root;
   int status = _box.run([&] {
-    std::vector<std::string> argv{"unsquashfs", "-f", "-n", "-q", "-d", _rootfs};
+    std::vector<std::string> argv{"unsquashfs", "-f", "-n", "-q", "-o", std::to_string(offset), "-d", _rootfs};
     if (!real_root) {
       argv.push_back("-no-xattrs");  // trusted.* and security.* xattrs need real root
     }

@@ -38,11 +38,13 @@ Examples:
   cexec build --sandbox rootfs/ bookworm.def     (a directory instead of a SquashFS file)
   cexec build app.img rootfs/                    (squash an existing root filesystem)
   cexec build app.img app-docker.tar             (a `docker save` or OCI image-layout archive)
+  cexec build app.img tf.sif                     (convert an Apptainer/Singularity SIF file)
 Exit status: 0; the status of a failing %setup, %post or %test; or one of cexec's codes (cexec --help).)";
 constexpr const char* inspect_examples = R"(
 Examples:
   cexec inspect tf.img
-  cexec inspect --json tf.img | jq .labels)";
+  cexec inspect --json tf.img | jq .labels
+  cexec inspect tf.sif                           (a SIF: its definition file and labels))";
 constexpr const char* plan_examples = R"(
 Examples:
   cexec plan --ranks 8                                  (this node, 8 ranks)
@@ -175,10 +177,10 @@ CliOutcome parse_with_cli11(const std::vector<std::string>& args_in) {
   auto* inspect = app.add_subcommand("inspect", "Show an image's labels, environment, runscript, help, definition, size and digest");
   inspect->footer(std::string("\nUsage: cexec inspect [--json] IMAGE\n") + inspect_examples);
   inspect->add_flag("--json", inspect_options.json, "Print JSON");
-  inspect->add_option("image", inspect_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
+  inspect->add_option("image", inspect_options.image, "A SquashFS image file, a SIF file or a directory")->required()->type_name("IMAGE");
   auto* run_help = app.add_subcommand("run-help", "Print the image's help (%help of its definition file)");
   run_help->footer("\nUsage: cexec run-help IMAGE\n");
-  run_help->add_option("image", inspect_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
+  run_help->add_option("image", inspect_options.image, "A SquashFS image file, a SIF file or a directory")->required()->type_name("IMAGE");
 
   CheckOptions check_options;
   auto* check = app.add_subcommand("check", "Is this host ready for cexec? One line per item with what an admin must change (--gpu: the GPU driver stack)");
@@ -205,11 +207,11 @@ CliOutcome parse_with_cli11(const std::vector<std::string>& args_in) {
   mpi_check->footer("\nUsage: cexec mpi check [--json] [--mpi host|auto] IMAGE\n\nExamples:\n  cexec mpi check app.img\n  cexec mpi check --json app.img | jq .verdicts\n");
   mpi_check->add_flag("--json", mpi_check_options.json, "Print JSON");
   mpi_check->add_option("--mpi", mpi_check_options.mpi, "The policy to judge (default host: what --mpi=host would do)")->type_name("POLICY");
-  mpi_check->add_option("image", mpi_check_options.image, "A SquashFS image file or a directory")->required()->type_name("IMAGE");
+  mpi_check->add_option("image", mpi_check_options.image, "A SquashFS image file, a SIF file or a directory")->required()->type_name("IMAGE");
 
   for (auto* sub : {exec, run, shell}) {
     add_common_options(sub, o);
-    sub->add_option("image", o.image, "A SquashFS image file or a directory (sandbox)")->required()->type_name("IMAGE");
+    sub->add_option("image", o.image, "A SquashFS image file, a SIF file or a directory (sandbox)")->required()->type_name("IMAGE");
   }
   // Everything after IMAGE (and its first word) belongs to the command, options included.
   exec->prefix_command();

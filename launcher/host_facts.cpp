@@ -3,7 +3,9 @@
 #include "gpu_discovery.hpp"
 
 #include "base/sys/syscalls.hpp"
+#include "sif_file.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <optional>
@@ -75,17 +77,21 @@ ImageKind identify_image(const std::string& path, ImageIdentity& identity) {
   sys::Fd owned(fd);
   struct stat st = sys::stat_fd(fd);
   identity = ImageIdentity{st.st_dev, st.st_ino, static_cast<uint64_t>(st.st_size),
-                           static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+                           static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, 0};
   if (S_ISDIR(st.st_mode)) {
     return ImageKind::directory;
   }
   if (!S_ISREG(st.st_mode)) {
-    throw Error(ErrorKind::image_invalid, "image `" + path + "`: not a SquashFS file or a directory");
+    throw Error(ErrorKind::image_invalid, "image `" + path + "`: not a SquashFS file, a SIF file or a directory");
   }
-  char head[squashfs_superblock_size];
+  char head[std::max(squashfs_superblock_size, sif::header_size)];
   ssize_t n = ::pread(fd, head, sizeof head, 0);
   if (n < 0) {
     throw Error(ErrorKind::input_missing, "image `" + path + "`: " + std::error_code(errno, std::generic_category()).message());
+  }
+  if (sif::has_magic(std::string_view(head, static_cast<size_t>(n)))) {  // the SquashFS inside a SIF (docs/sif.md)
+    identity.offset = sif::read_sif_squashfs(fd, static_cast<uint64_t>(st.st_size), path).primary.offset;
+    return ImageKind::squashfs;
   }
   (void)value_or_throw(parse_squashfs_superblock(std::string_view(head, static_cast<size_t>(n)),
                                                  static_cast<uint64_t>(st.st_size), path));

@@ -24,7 +24,8 @@ InstanceKey make_instance_key(std::string_view hostname, const LaunchContext& co
   add_field(t, "job", context.node_share);
   add_field(t, "image", plan.image);
   add_field(t, "image-id", std::to_string(image.device) + "/" + std::to_string(image.inode) + "/" +
-                               std::to_string(image.size) + "/" + std::to_string(image.mtime_ns));
+                               std::to_string(image.size) + "/" + std::to_string(image.mtime_ns) + "/" +
+                               std::to_string(image.offset));
   add_field(t, "writable", plan.writable ? "1" : "0");
   add_field(t, "writable-tmpfs", plan.writable_tmpfs ? "1" : "0");
   for (const auto& m : plan.mounts) {

@@ -1,5 +1,6 @@
 #include "commands/commands.hpp"
 
+#include "apptainer.hpp"
 #include "container.hpp"
 #include "framework_env.hpp"
 #include "host_facts.hpp"
@@ -30,8 +31,8 @@ namespace {
 // The image's environment, read inside the new root.
 EnvList read_image_environment() {
   auto text = sys::try_read_file(std::string("/") + metadata_environment, 1 << 20);
-  if (!text) {
-    return {};
+  if (!text) {  // an Apptainer/Singularity image's env scripts instead (sif/apptainer.hpp)
+    return sif::read_apptainer_environment().value_or(EnvList{});
   }
   return value_or_throw(parse_env_text(*text, std::string("/") + metadata_environment));
 }
@@ -100,6 +101,11 @@ std::vector<std::string> payload_argv(const LaunchPlan& plan) {
       return plan.command;
     case Verb::run: {
       std::string runscript = std::string("/") + metadata_runscript;
+      auto apptainer = sys::try_stat(runscript) ? std::nullopt : sif::apptainer_runscript_argv();
+      if (apptainer) {  // an Apptainer/Singularity image's runscript (sif/apptainer.hpp)
+        apptainer->insert(apptainer->end(), plan.command.begin(), plan.command.end());
+        return *apptainer;
+      }
       if (!sys::try_stat(runscript)) {
         throw Error(ErrorKind::command_not_found, "image `" + plan.image + "` has no runscript (" + runscript + ")");
       }

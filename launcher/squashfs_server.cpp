@@ -2,6 +2,7 @@
 
 #include "base/error.hpp"
 #include "base/sys/syscalls.hpp"
+#include "sif_file.hpp"
 #include "squashfs_ops.hpp"
 
 #include <cerrno>
@@ -87,7 +88,9 @@ MountGate& gate() {
 }  // namespace
 
 SquashfsService::SquashfsService(const std::string& image) : _image(image) {
-  sqfs_ll* ll = sqfs_ll_open(image.c_str(), 0);
+  // A SIF's SquashFS is served where it lies in the file (sif/sif_file.hpp).
+  uint64_t offset = sif::squashfs_offset(sys::open_path(image, O_RDONLY).get(), image);
+  sqfs_ll* ll = sqfs_ll_open(image.c_str(), static_cast<size_t>(offset));
   if (ll == nullptr) {
     throw Error(ErrorKind::image_invalid, "cannot read the SquashFS filesystem (corrupt image)");
   }

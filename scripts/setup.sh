@@ -11,6 +11,8 @@ set -eu
 # mpich and libmpich-dev (the MPI bridge's MPICH tests) install next to Open MPI without changing
 # what mpirun, mpicc and libmpi.so resolve to: Debian's alternatives rank Open MPI (50) above MPICH
 # (40), and MPICH's commands keep their own names (mpiexec.hydra, mpicc.mpich, mpichversion).
+# golang-go and golang-github-sylabs-sif-dev build tests/sif/make_sif.go, which writes the SIF test
+# images with sylabs' own SIF library (offline, GOPATH mode); e2fsprogs makes the ext3 partition.
 packages="build-essential cmake ninja-build pkg-config git util-linux iproute2
   libcli11-dev libboost-test-dev libcap-dev libfuse3-dev fuse3 libsquashfuse-dev squashfuse
   zlib1g-dev liblzma-dev liblzo2-dev liblz4-dev libzstd-dev libbz2-dev
@@ -21,7 +23,8 @@ packages="build-essential cmake ninja-build pkg-config git util-linux iproute2
   libelf-dev mpich libmpich-dev
   help2man bash-completion lmod debhelper lintian
   clang libfuzzer-14-dev
-  python3-matplotlib python3-pil hpcc"
+  python3-matplotlib python3-pil hpcc
+  golang-go golang-github-sylabs-sif-dev e2fsprogs"
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

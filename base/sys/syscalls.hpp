@@ -135,4 +135,8 @@ bool try_unlink_at(int dirfd, const std::string& name, int flags = 0);
 void redirect_fd(int from, int to);          // dup2 that names both in errors
 Fd memory_file(const char* name);            // memfd_create: a file that needs no disk space
 
+// file_read.cpp: positioned reads and directory listings.
+std::string read_at(int fd, size_t size, uint64_t offset);  // pread until `size` bytes or end of file
+std::optional<std::vector<std::string>> try_list_directory(const std::string& path);  // names, sorted; nullopt if absent
+
 }  // namespace cexec::sys

@@ -1,9 +1,11 @@
 #include "commands/commands.hpp"
 
+#include "apptainer.hpp"
 #include "base/image.hpp"
 #include "base/sys/syscalls.hpp"
 #include "builder/builder.hpp"
 #include "builder/metadata.hpp"
+#include "sif_file.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -25,8 +27,8 @@ constexpr size_t metadata_limit = 16 << 20;
 // Reads files of a SquashFS image in-process.
 class SquashfsReader {
  public:
-  explicit SquashfsReader(const std::string& path) : _fd(sys::open_path(path, O_RDONLY)) {
-    if (sqfs_init(&_fs, _fd.get(), 0) != SQFS_OK) {
+  SquashfsReader(const std::string& path, uint64_t offset) : _fd(sys::open_path(path, O_RDONLY)) {
+    if (sqfs_init(&_fs, _fd.get(), static_cast<size_t>(offset)) != SQFS_OK) {
       throw Error(ErrorKind::image_invalid, "image `" + path + "`: cannot read the SquashFS tables");
     }
   }
@@ -62,8 +64,35 @@ struct Inspection {
   std::string compression;
   uint64_t size = 0;
   std::string digest;
+  std::optional<uint64_t> sif_offset;  // a SIF: where its SquashFS primary partition starts
   std::optional<std::string> labels, environment, runscript, help, definition;
 };
+
+// An Apptainer/Singularity image's metadata (sif/apptainer.hpp) where /.cexec/ has none.
+template <typename Read>
+void add_apptainer_metadata(Inspection& in, Read&& read) {
+  if (!in.runscript) {
+    in.runscript = read(sif::apptainer_runscript);
+  }
+  if (!in.help) {
+    in.help = read(sif::apptainer_help);
+  }
+  if (auto json = in.labels ? std::nullopt : read(sif::apptainer_labels)) {
+    in.labels = value_or_throw(sif::labels_from_json(*json, in.image + ":/" + sif::apptainer_labels));
+  }
+}
+
+// The SIF's own definition-file and JSON labels objects.
+void add_sif_objects(Inspection& in, int fd, const sif::SifFile& f) {
+  if (const auto* def = sif::find_object(f.descriptors, sif::DataType::deffile); def && !in.definition) {
+    in.definition = sif::read_object(fd, *def, metadata_limit);
+  }
+  if (const auto* labels = sif::find_object(f.descriptors, sif::DataType::labels)) {
+    if (auto json = sif::read_object(fd, *labels, metadata_limit)) {
+      in.labels = in.labels.value_or("") + value_or_throw(sif::labels_from_json(*json, in.image + " (SIF labels object)"));
+    }
+  }
+}
 
 Inspection inspect_image(const std::string& path, bool need_digest) {
   auto st = sys::try_stat(path);
@@ -83,21 +112,32 @@ Inspection inspect_image(const std::string& path, bool need_digest) {
   if (S_ISDIR(st->st_mode)) {
     in.is_directory = true;
     sys::Fd root = sys::open_path(path, O_PATH | O_DIRECTORY);
-    read_all([&](const std::string& name) -> std::optional<std::string> {
+    auto read = [&](const std::string& name) -> std::optional<std::string> {
       auto fd = sys::try_open_in_root(root.get(), name, O_RDONLY);
       return fd ? std::optional(sys::read_all(fd->get(), metadata_limit)) : std::nullopt;
-    });
+    };
+    read_all(read);
+    add_apptainer_metadata(in, read);
     return in;
   }
   sys::Fd fd = sys::open_path(path, O_RDONLY);
-  std::string head(squashfs_superblock_size, '\0');
-  ssize_t n = ::pread(fd.get(), head.data(), head.size(), 0);
-  head.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  SquashfsInfo info = value_or_throw(parse_squashfs_superblock(head, static_cast<uint64_t>(st->st_size), path));
-  in.compression = squashfs_compression_name(info.compression);
   in.size = static_cast<uint64_t>(st->st_size);
-  SquashfsReader reader(path);
-  read_all([&](const std::string& name) { return reader.try_read("/" + name); });
+  std::optional<sif::SifFile> sif_file;
+  if (sif::has_magic(sys::read_at(fd.get(), sif::header_size, 0))) {
+    sif_file = sif::read_sif_squashfs(fd.get(), in.size, path);
+    in.sif_offset = sif_file->primary.offset;
+  }
+  std::string head = sys::read_at(fd.get(), squashfs_superblock_size, in.sif_offset.value_or(0));
+  SquashfsInfo info = value_or_throw(
+      parse_squashfs_superblock(head, sif_file ? sif_file->primary.size : in.size, path));
+  in.compression = squashfs_compression_name(info.compression);
+  SquashfsReader reader(path, in.sif_offset.value_or(0));
+  auto read = [&](const std::string& name) { return reader.try_read("/" + name); };
+  read_all(read);
+  add_apptainer_metadata(in, read);
+  if (sif_file) {
+    add_sif_objects(in, fd.get(), *sif_file);
+  }
   if (need_digest) {
     in.digest = file_digest(path);
   }
@@ -120,7 +160,9 @@ std::string render_text(const Inspection& in) {
   if (in.is_directory) {
     out += "format: directory\n";
   } else {
-    out += "format: SquashFS (" + in.compression + ")\n";
+    out += in.sif_offset ? "format: SIF, SquashFS (" + in.compression + ") primary partition at byte " +
+                               std::to_string(*in.sif_offset) + "\n"
+                         : "format: SquashFS (" + in.compression + ")\n";
     out += "size: " + std::to_string(in.size) + " bytes\n";
     out += "digest: " + in.digest + "\n";
   }
@@ -146,7 +188,7 @@ std::string render_json(const Inspection& in) {
   }
   json j = {
       {"image", in.image},
-      {"format", in.is_directory ? "directory" : "squashfs"},
+      {"format", in.is_directory ? "directory" : in.sif_offset ? "sif" : "squashfs"},
       {"compression", in.is_directory ? json(nullptr) : json(in.compression)},
       {"size", in.is_directory ? json(nullptr) : json(in.size)},
       {"digest", in.is_directory ? json(nullptr) : json(in.digest)},

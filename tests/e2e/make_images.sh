@@ -14,6 +14,7 @@
 #   STAGE/images/{truncated,corrupt}.sqfs, notimage.txt, unreadable.sqfs
 #   STAGE/images/mpi.sqfs               Open MPI closure plus mpi_probe (node-instance tests)
 #   STAGE/images/{nompi,mpich,oldglibc}.sqfs  MPI bridge images (tests/mpi/make_bridge_images.sh)
+#   STAGE/images/*.sif, app-partition.sqfs  SIF files (tests/sif/make_sif_images.sh)
 #   STAGE/configs/*.conf                admin configs (root-owned, and deliberately unsafe ones)
 set -eu
 build=$1
@@ -99,6 +100,9 @@ fi
 "$(dirname "$0")/../mpi/make_mpi_image.sh" "$build/tests/mpi_probe" "$stage/images"
 # The MPI bridge's images: no MPI, MPICH, an old glibc (tests/mpi/make_bridge_images.sh).
 "$(dirname "$0")/../mpi/make_bridge_images.sh" "$build/tests/mpi_probe" "$(dirname "$0")/../.." "$stage/images"
+
+# The SIF images, written with sylabs' SIF library (tests/sif/make_sif_images.sh).
+"$(dirname "$0")/../sif/make_sif_images.sh" "$build" "$stage"
 
 cfg="$stage/configs"
 printf '# test config\nbind = /etc/hostname:/cfg/hostname:ro\ndeny-destination = /opt\nmax-binds = 3\n' > "$cfg/site.conf"

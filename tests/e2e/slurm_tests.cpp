@@ -38,6 +38,14 @@ BOOST_AUTO_TEST_CASE(srun_pmix_four_ranks) {
   expect_check_passed(o.out);
 }
 
+BOOST_AUTO_TEST_CASE(srun_pmix_runs_a_sif) {
+  // The MPI image as an Apptainer/Singularity SIF (tests/sif/make_sif_images.sh, docs/sif.md).
+  auto o = run(login({"srun", "--mpi=pmix", "-n", "4", cexec_bin(), image("mpi.sif"), "mpi_probe", "check"}), env);
+  BOOST_TEST_INFO(o);
+  BOOST_CHECK_EQUAL(o.status, 0);
+  expect_check_passed(o.out);
+}
+
 BOOST_AUTO_TEST_CASE(srun_pmix_runs_an_image_without_mpi_through_the_bridge) {
   // The image has no MPI library at all: the host's Open MPI (and its PMIx) are injected.
   auto o = run(login({"srun", "--mpi=pmix", "-n", "4", cexec_bin(), image("nompi.sqfs"), "mpi_probe", "check"}), env);

@@ -30,7 +30,7 @@ HostFacts default_facts() {
   f.config.origin = "/etc/cexec/cexec.conf";
   f.image_path = "/images/app.sqfs";
   f.image_kind = ImageKind::squashfs;
-  f.image_identity = ImageIdentity{0xfd01, 1234567, 987654321, 1700000000123456789};
+  f.image_identity = ImageIdentity{0xfd01, 1234567, 987654321, 1700000000123456789, 0};
   f.hostname = "node17";
   return f;
 }
@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(key_text_names_its_parts) {
   for (const char* words :
        {"cexec-instance-v2\n", "uid=4:1000\n", "gid=4:1000\n", "user=5:alice\n", "host=6:node17\n",
         "job=12:slurm:4711.3\n", "image=16:/images/app.sqfs\n",
-        "image-id=43:64769/1234567/987654321/1700000000123456789\n", "writable=1:0\n", "writable-tmpfs=1:0\n",
+        "image-id=45:64769/1234567/987654321/1700000000123456789/0\n", "writable=1:0\n", "writable-tmpfs=1:0\n",
         "mount-destination=19:/scratch/alice/run1\n", "group=10:alice:1000\n", "mpi=4:auto\n", "gpu=3:0:/\n"}) {
     BOOST_TEST(contains(key.text, words), "`" << words << "` missing from:\n" << key.text);
   }
@@ -176,6 +176,7 @@ BOOST_AUTO_TEST_CASE(a_different_container_gets_a_different_key) {
       {"image inode", [](Inputs& in) { in.facts.image_identity.inode += 1; }},
       {"image size", [](Inputs& in) { in.facts.image_identity.size += 1; }},
       {"image mtime", [](Inputs& in) { in.facts.image_identity.mtime_ns += 1; }},
+      {"SIF partition offset", [](Inputs& in) { in.facts.image_identity.offset = 32768; }},
       {"--writable-tmpfs", [](Inputs& in) { in.options.writable_tmpfs = true; }},
       {"--writable",
        [](Inputs& in) {
