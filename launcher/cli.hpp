@@ -16,6 +16,7 @@ struct CliOutcome {
   std::optional<CheckOptions> check;     // `cexec check`
   std::optional<PlanOptions> plan;       // `cexec plan`
   std::optional<MpiCheckOptions> mpi_check;  // `cexec mpi check`
+  std::optional<CacheOptions> cache;     // `cexec cache list|clean`
   int exit_code = 0;                     // otherwise: exit with this after printing `text`
   std::string text;
   bool to_stderr = false;

@@ -69,6 +69,11 @@ struct BuildOptions {
   Verbosity verbosity = Verbosity::normal;
 };
 
+// `cexec cache list|clean`: the registry blob cache (registry/cache.hpp).
+struct CacheOptions {
+  bool clean = false;  // else list
+};
+
 // `cexec inspect IMAGE [--json]` and `cexec run-help IMAGE`.
 struct InspectOptions {
   std::string image;

@@ -2,6 +2,7 @@
 
 #include "build/build_command.hpp"
 #include "build/inspect.hpp"
+#include "build/registry_source.hpp"
 #include "cli.hpp"
 #include "container.hpp"
 #include "gpu_check.hpp"
@@ -226,6 +227,9 @@ int launch(const std::vector<std::string>& args, char** environ) {
   }
   if (cli.inspect) {
     return build::run_inspect(*cli.inspect);
+  }
+  if (cli.cache) {
+    return build::run_cache_command(*cli.cache, environ);
   }
   if (cli.check) {
     return cli.check->gpu ? run_gpu_check(*cli.check, environ) : run_host_check(*cli.check, environ);

@@ -4,6 +4,7 @@
 #include "build_plan.hpp"
 #include "builder.hpp"
 #include "sandbox.hpp"
+#include "reference.hpp"
 
 #include <cexec/version.hpp>
 #include <cerrno>
@@ -36,6 +37,9 @@ std::string absolute(const std::string& path) {
 }
 
 SpecFacts read_spec(const std::string& path) {
+  if (registry::is_registry_reference(path)) {
+    return SpecFacts{path, SpecKind::registry, ""};
+  }
   auto st = sys::try_stat(path);
   if (!st) {
     int err = errno;
@@ -94,7 +98,9 @@ int run_build_command(const BuildOptions& options_in, char** environ) {
   }
   BuildOptions options = options_in;
   options.output = absolute(options.output);
-  options.spec = absolute(options.spec);
+  if (!registry::is_registry_reference(options.spec)) {
+    options.spec = absolute(options.spec);
+  }
   std::vector<std::string> search_env{"PATH=/usr/bin:/bin:/usr/sbin:/sbin"};
   BuildPlan plan = value_or_throw(plan_build(options, read_spec(options.spec), read_identity(search_env), utc_now(), version_string));
   return run_build(plan, env);

@@ -17,11 +17,11 @@
 
 namespace cexec::build {
 
-enum class SpecKind { definition, directory, squashfs, docker_archive, oci_archive };
+enum class SpecKind { definition, directory, squashfs, docker_archive, oci_archive, registry };
 
 // What the SPEC argument is, as read from the file system.
 struct SpecFacts {
-  std::string path;             // absolute
+  std::string path;             // absolute; registry: the docker:// reference
   SpecKind kind = SpecKind::definition;
   std::string definition_text;  // when kind == definition
 };

@@ -133,4 +133,12 @@ void detach_mount(const std::string& path);  // umount2(MNT_DETACH)
 void redirect_fd(int from, int to);          // dup2 that names both in errors
 Fd memory_file(const char* name);            // memfd_create: a file that needs no disk space
 
+// For the registry's blob cache (registry/cache.cpp).
+bool lock_file(int fd, bool exclusive, bool wait);  // flock(2); false when !wait and it is held
+void rename_path(const std::string& from, const std::string& to);
+bool try_unlink(const std::string& path);            // false when it was not there
+void sync_fd(int fd);                                // fsync(2)
+void truncate_fd(int fd, off_t size);
+size_t read_some(int fd, char* buf, size_t size);  // read(2); 0 at the end
+
 }  // namespace cexec::sys

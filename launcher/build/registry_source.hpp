@@ -1,0 +1,24 @@
+// The builder's side of a registry pull (Bootstrap: docker, `cexec pull`): the admin's registry
+// settings from cexec.conf, the caller's cache, and the pulled image as the builder applies it.
+#pragma once
+
+#include "../options.hpp"
+
+#include <string>
+#include <vector>
+
+namespace cexec::build {
+
+struct PulledSource {
+  std::string config_json;               // the image config (Env, Entrypoint, Cmd...)
+  std::vector<std::string> layer_paths;  // cached, verified blobs, bottom first
+  std::string summary;                   // "pulled REF (manifest sha256:..., N layers, M downloaded)"
+};
+
+// Pulls `reference` (docker://...) into the cache as the calling user. Throws Error.
+PulledSource pull_for_build(const std::string& reference, Verbosity verbosity, const std::vector<std::string>& host_env);
+
+// `cexec cache list|clean`; returns the exit status.
+int run_cache_command(const CacheOptions& options, char** environ);
+
+}  // namespace cexec::build
