@@ -1,5 +1,6 @@
 #include "cache.hpp"
 
+#include "environment.hpp"
 #include "error.hpp"
 #include "sys/syscalls.hpp"
 
@@ -23,12 +24,7 @@ std::string hex_of(const std::string& digest) {
 }
 
 std::string env_get(const std::vector<std::string>& env, const std::string& name) {
-  for (const auto& e : env) {
-    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
-      return e.substr(name.size() + 1);
-    }
-  }
-  return "";
+  return std::string(try_environ_value(env, name).value_or(""));
 }
 
 void make_dirs(const std::string& path) {

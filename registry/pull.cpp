@@ -1,6 +1,7 @@
 #include "pull.hpp"
 
 #include "auth.hpp"
+#include "environment.hpp"
 #include "error.hpp"
 #include "http.hpp"
 #include "manifest.hpp"
@@ -10,7 +11,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <sys/utsname.h>
 #include <thread>
 
@@ -21,21 +21,7 @@ namespace {
 constexpr int download_attempts = 3;
 
 std::string env_get(const std::vector<std::string>& env, const std::string& name) {
-  for (const auto& e : env) {
-    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
-      return e.substr(name.size() + 1);
-    }
-  }
-  return "";
-}
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  struct tm tm {};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return std::string(try_environ_value(env, name).value_or(""));
 }
 
 std::string this_architecture() {
@@ -309,7 +295,7 @@ PulledImage pull_image(const Reference& ref, const PullOptions& options) {
     out.layer_paths.push_back(fetch_blob(session, cache, layer, options, out.downloaded));
     blobs.push_back(layer.digest);
   }
-  cache.record_image(ref.text(), out.manifest_digest, blobs, utc_now());
+  cache.record_image(ref.text(), out.manifest_digest, blobs, options.pulled_at);
   return out;
 }
 

@@ -17,6 +17,7 @@ struct PullOptions {
   std::vector<std::string> insecure_registries;  // cexec.conf `insecure-registry`: plain HTTP
   bool verbose = false;                          // a line per blob: downloaded or cached
   std::string architecture;                      // OCI name; empty: this machine's
+  std::string pulled_at;                         // ISO 8601 (UTC), recorded for `cexec cache list`
 };
 
 struct PulledImage {

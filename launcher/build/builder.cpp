@@ -361,7 +361,9 @@ void Builder::bootstrap_archive() {
 // their layers are applied like an archive's.
 void Builder::bootstrap_registry() {
   progress(Stage::bootstrap, "pulling " + _plan.definition.from);
-  PulledSource source = pull_for_build(_plan.definition.from, _plan.verbosity, _host_env);
+  const auto& labels = _plan.build_labels;
+  auto date = std::find_if(labels.begin(), labels.end(), [](const Label& l) { return l.first == "org.cexec.build-date"; });
+  PulledSource source = pull_for_build(_plan.definition.from, _plan.verbosity, _host_env, date != labels.end() ? date->second : "");
   progress(Stage::bootstrap, source.summary);
   _base = value_or_throw(metadata_from_image_config(source.config_json));
   apply_layers(source.layer_paths.size(), [&](size_t i) { return sys::open_path(source.layer_paths[i], O_RDONLY | O_CLOEXEC); });

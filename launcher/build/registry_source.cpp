@@ -8,13 +8,15 @@
 
 namespace cexec::build {
 
-PulledSource pull_for_build(const std::string& reference, Verbosity verbosity, const std::vector<std::string>& host_env) {
+PulledSource pull_for_build(const std::string& reference, Verbosity verbosity, const std::vector<std::string>& host_env,
+                            const std::string& now) {
   std::vector<char*> env = sys::c_string_array(host_env);
   Config config = load_config(env.data());
   registry::PullOptions options;
   options.env = host_env;
   options.cache = registry::cache_dirs(host_env, config.registry_shared_cache);
   options.insecure_registries = config.insecure_registries;
+  options.pulled_at = now;
   options.verbose = verbosity == Verbosity::verbose || verbosity == Verbosity::debug;
   registry::PulledImage image = registry::pull_image(value_or_throw(registry::parse_reference(reference)), options);
   PulledSource out;

@@ -16,7 +16,9 @@ struct PulledSource {
 };
 
 // Pulls `reference` (docker://...) into the cache as the calling user. Throws Error.
-PulledSource pull_for_build(const std::string& reference, Verbosity verbosity, const std::vector<std::string>& host_env);
+// `now` (ISO 8601, UTC) is recorded in the cache's image list.
+PulledSource pull_for_build(const std::string& reference, Verbosity verbosity, const std::vector<std::string>& host_env,
+                            const std::string& now);
 
 // `cexec cache list|clean`; returns the exit status.
 int run_cache_command(const CacheOptions& options, char** environ);
