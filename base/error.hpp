@@ -26,6 +26,7 @@ enum class ErrorKind {
   config,             // the admin configuration file is malformed or unsafe
   cannot_create,      // cexec build: OUT exists (no --force), or cannot be written (disk full)
   mpi_incompatible,   // --mpi=host cannot inject the host's MPI (ABI or symbol versions); `cexec mpi check` says no
+  registry,           // cexec pull: the registry is unreachable, refused the credentials, or failed
 };
 
 struct Failure {

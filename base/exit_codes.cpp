@@ -8,7 +8,7 @@ namespace {
 
 // Codes follow sysexits(3) where a meaning matches and stay below 126 so they never look like
 // "command not executable" (126), "not found" (127) or a signal death (128+N).
-constexpr std::array<ExitCodeEntry, 12> table{{
+constexpr std::array<ExitCodeEntry, 13> table{{
     {ErrorKind::usage, 64, "bad command line (unknown option, missing image, malformed bind or env), definition file syntax"},
     {ErrorKind::image_invalid, 65, "image is not an image, a truncated or corrupt SquashFS, or an archive member was refused"},
     {ErrorKind::input_missing, 66, "image, bind source or env file missing or unreadable"},
@@ -18,6 +18,7 @@ constexpr std::array<ExitCodeEntry, 12> table{{
     {ErrorKind::internal, 70, "internal error in cexec"},
     {ErrorKind::setup_failed, 71, "a system call failed while setting up the container, or the bootstrap failed"},
     {ErrorKind::cannot_create, 73, "build output exists (no --force) or cannot be written (disk full)"},
+    {ErrorKind::registry, 76, "registry pull: network down, registry unreachable or failing, or unauthorized (credentials missing or refused)"},
     {ErrorKind::policy, 77, "refused by the admin configuration or because cexec is setuid/setgid"},
     {ErrorKind::config, 78, "admin configuration malformed or not safely owned"},
     {ErrorKind::mpi_incompatible, 79, "--mpi=host: the host's MPI cannot be injected into the image; `cexec mpi check`: incompatible"},

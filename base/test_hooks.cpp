@@ -45,6 +45,11 @@ const char* staging_size() {
   return size != nullptr && *size != '\0' ? size : nullptr;
 }
 
+long long pull_rate() {
+  const char* rate = std::getenv("CEXEC_TEST_PULL_RATE");
+  return rate != nullptr ? std::atoll(rate) : 0;
+}
+
 void reached(const char* step) {
   pause_if_named(step);
   const char* spec = std::getenv("CEXEC_TEST_KILL_AT");

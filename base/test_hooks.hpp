@@ -15,6 +15,9 @@
 //
 // CEXEC_TEST_STAGING_SIZE=BYTES — the staging tmpfs gets this size (tmpfs `size=`) instead of the
 // kernel's default, so a test can fill it (ENOSPC).
+//
+// CEXEC_TEST_PULL_RATE=BYTES — registry downloads are limited to BYTES per second, so a test can
+// kill the registry while a layer is half downloaded.
 #pragma once
 
 namespace cexec::test_hooks {
@@ -22,9 +25,11 @@ namespace cexec::test_hooks {
 #ifdef CEXEC_TEST_HOOKS
 void reached(const char* step);
 const char* staging_size();  // nullptr: the kernel's default
+long long pull_rate();        // 0: unlimited
 #else
 inline void reached(const char*) {}
 inline const char* staging_size() { return nullptr; }
+inline long long pull_rate() { return 0; }
 #endif
 
 }  // namespace cexec::test_hooks

@@ -1,5 +1,6 @@
 #include "build_plan.hpp"
 
+#include "reference.hpp"
 #include "sif.hpp"
 
 #include <algorithm>
@@ -33,6 +34,7 @@ Definition definition_for(const SpecFacts& spec) {
     case SpecKind::squashfs: def.bootstrap = Bootstrap::localimage; break;
     case SpecKind::docker_archive: def.bootstrap = Bootstrap::docker_archive; break;
     case SpecKind::oci_archive: def.bootstrap = Bootstrap::oci_archive; break;
+    case SpecKind::registry: def.bootstrap = Bootstrap::docker; break;
     case SpecKind::definition: break;
   }
   return def;
@@ -144,7 +146,14 @@ Result<BuildPlan> plan_build(const BuildOptions& options, const SpecFacts& spec,
     plan.definition = definition_for(spec);
   }
   plan.source_dir = parent_dir(spec.path);
-  if (!plan.definition.from.empty() && !plan.definition.from.starts_with('/')) {
+  if (plan.definition.bootstrap == Bootstrap::docker) {
+    // `From: ubuntu:22.04` as Apptainer takes it, or the docker:// form; kept canonical.
+    auto ref = registry::parse_reference(plan.definition.from);
+    if (!ref) {
+      return Failure{ErrorKind::usage, plan.definition.origin + ": " + ref.failure().message};
+    }
+    plan.definition.from = ref.value().text();
+  } else if (!plan.definition.from.empty() && !plan.definition.from.starts_with('/')) {
     plan.definition.from = plan.source_dir + "/" + plan.definition.from;  // relative to the definition file
   }
   const Definition& def = plan.definition;

@@ -17,11 +17,11 @@
 
 namespace cexec::build {
 
-enum class SpecKind { definition, directory, squashfs, docker_archive, oci_archive };
+enum class SpecKind { definition, directory, squashfs, docker_archive, oci_archive, registry };
 
 // What the SPEC argument is, as read from the file system.
 struct SpecFacts {
-  std::string path;             // absolute
+  std::string path;             // absolute; registry: the docker:// reference
   SpecKind kind = SpecKind::definition;
   std::string definition_text;  // when kind == definition
 };
@@ -74,8 +74,15 @@ bool is_supported_compression(std::string_view name);
 enum class Stage { bootstrap, setup, files, post, metadata, test, squash };
 const char* stage_name(Stage s);
 
+// The admin's registry settings (cexec.conf), read by the launcher for Bootstrap: docker.
+struct RegistrySettings {
+  std::vector<std::string> insecure;  // hosts pulled over plain HTTP besides localhost
+  std::string shared_cache;           // a read-only cache searched first, or ""
+};
+
 struct BuildPlan {
   Definition definition;   // parsed, or made up for a directory / image / archive SPEC
+  RegistrySettings registry;
   std::string source_dir;  // the definition file's folder: %files sources and %setup's cwd
   std::string output;      // absolute
   bool sandbox = false;

@@ -11,6 +11,7 @@
 #include "copy_in.hpp"
 #include "extract.hpp"
 #include "image_config.hpp"
+#include "registry_source.hpp"
 #include "sandbox.hpp"
 #include "base/sha256.hpp"
 #include "sif_file.hpp"
@@ -165,6 +166,9 @@ class Builder {
   void bootstrap_copy(const std::string& from);
   void bootstrap_squashfs(const std::string& from);
   void bootstrap_archive();
+  void bootstrap_registry();
+  template <typename OpenLayer>
+  void apply_layers(size_t count, OpenLayer&& open_layer);
   void bootstrap_debootstrap();
   void setup();
   void files();
@@ -343,19 +347,39 @@ void Builder::bootstrap_archive() {
   }
   _base = value_or_throw(metadata_from_image_config(*config));
 
+  apply_layers(layout.layers.size(), [&](size_t i) {
+    auto fd = sys::try_open_in_root(layout_root.get(), layout.layers[i], O_RDONLY);
+    if (!fd) {
+      throw Error(ErrorKind::image_invalid, "archive `" + def.from + "`: missing layer " + layout.layers[i]);
+    }
+    return std::move(*fd);
+  });
+  _box.run([&] { remove_tree(layout_dir); });
+}
+
+// Bootstrap: docker (and `cexec pull`): the registry's blobs land in the cache (registry/), and
+// their layers are applied like an archive's.
+void Builder::bootstrap_registry() {
+  progress(Stage::bootstrap, "pulling " + _plan.definition.from);
+  const auto& labels = _plan.build_labels;
+  auto date = std::find_if(labels.begin(), labels.end(), [](const Label& l) { return l.first == "org.cexec.build-date"; });
+  PulledSource source = pull_for_build(_plan.definition.from, _plan.verbosity, _host_env, date != labels.end() ? date->second : "",
+                                       _plan.registry);
+  progress(Stage::bootstrap, source.summary);
+  _base = value_or_throw(metadata_from_image_config(source.config_json));
+  apply_layers(source.layer_paths.size(), [&](size_t i) { return sys::open_path(source.layer_paths[i], O_RDONLY | O_CLOEXEC); });
+}
+
+template <typename OpenLayer>
+void Builder::apply_layers(size_t count, OpenLayer&& open_layer) {
   bool restore_owner = true;  // as root, or faked (seccomp) or real (subordinate ids) in the namespace
-  for (size_t i = 0; i < layout.layers.size(); ++i) {
-    progress(Stage::bootstrap, "applying layer " + std::to_string(i + 1) + "/" + std::to_string(layout.layers.size()));
-    const std::string& layer = layout.layers[i];
+  for (size_t i = 0; i < count; ++i) {
+    progress(Stage::bootstrap, "applying layer " + std::to_string(i + 1) + "/" + std::to_string(count));
     _box.run([&] {
-      auto fd = sys::try_open_in_root(layout_root.get(), layer, O_RDONLY);
-      if (!fd) {
-        throw Error(ErrorKind::image_invalid, "archive `" + def.from + "`: missing layer " + layer);
-      }
-      unpack_archive(sys::fd_path(fd->get()), _rootfs, UnpackOptions{true, restore_owner});
+      sys::Fd fd = open_layer(i);
+      unpack_archive(sys::fd_path(fd.get()), _rootfs, UnpackOptions{true, restore_owner});
     });
   }
-  _box.run([&] { remove_tree(layout_dir); });
 }
 
 void Builder::bootstrap_debootstrap() {
@@ -391,6 +415,9 @@ void Builder::bootstrap() {
     case Bootstrap::docker_archive:
     case Bootstrap::oci_archive:
       bootstrap_archive();
+      return;
+    case Bootstrap::docker:
+      bootstrap_registry();
       return;
     case Bootstrap::directory:
     case Bootstrap::localimage: {

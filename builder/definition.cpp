@@ -93,10 +93,12 @@ Result<bool> apply_header_line(Definition& def, std::string_view line, const std
       def.bootstrap = Bootstrap::docker_archive;
     } else if (v == "oci-archive") {
       def.bootstrap = Bootstrap::oci_archive;
+    } else if (v == "docker") {
+      def.bootstrap = Bootstrap::docker;  // From: a registry image (registry/reference.hpp)
     } else {
       return Failure{ErrorKind::usage, where + ": unsupported Bootstrap `" + value +
                                            "` (cexec builds from debootstrap, directory, localimage, docker-archive, "
-                                           "oci-archive; no registry is contacted)"};
+                                           "oci-archive, docker)"};
     }
   } else if (key == "from") {
     def.from = value;
@@ -255,6 +257,7 @@ const char* bootstrap_name(Bootstrap b) {
     case Bootstrap::localimage: return "localimage";
     case Bootstrap::docker_archive: return "docker-archive";
     case Bootstrap::oci_archive: return "oci-archive";
+    case Bootstrap::docker: return "docker";
   }
   return "?";
 }

@@ -12,7 +12,7 @@
 
 namespace cexec::build {
 
-enum class Bootstrap { debootstrap, directory, localimage, docker_archive, oci_archive };
+enum class Bootstrap { debootstrap, directory, localimage, docker_archive, oci_archive, docker };
 
 const char* bootstrap_name(Bootstrap b);
 
@@ -40,7 +40,7 @@ struct Definition {
   std::string origin;  // the file name used in messages
   std::string text;    // the whole file, stored in the image as /.cexec/definition
   Bootstrap bootstrap = Bootstrap::directory;
-  std::string from;        // directory, localimage, docker-archive, oci-archive
+  std::string from;        // directory, localimage, docker-archive, oci-archive; docker: a registry reference
   std::string os_version;  // debootstrap: the suite (bookworm)
   std::string mirror_url;  // debootstrap
   std::vector<std::string> include;  // debootstrap: extra packages

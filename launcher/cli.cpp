@@ -40,6 +40,15 @@ Examples:
   cexec build app.img app-docker.tar             (a `docker save` or OCI image-layout archive)
   cexec build app.img tf.sif                     (convert an Apptainer/Singularity SIF file)
 Exit status: 0; the status of a failing %setup, %post or %test; or one of cexec's codes (cexec --help).)";
+constexpr const char* pull_help = R"(
+Usage: cexec pull [OPTIONS] OUT REF
+
+Examples:
+  cexec pull ubuntu.img docker://ubuntu:22.04
+  cexec pull app.img docker://registry.example.org:5000/team/app:v2
+  cexec pull app.img docker://127.0.0.1:5000/app@sha256:<64 hex digits>
+Credentials: $REGISTRY_AUTH_FILE, else $DOCKER_CONFIG/config.json, else ~/.docker/config.json.
+Exit status: 66 unknown repository or tag, 65 digest mismatch, 76 unauthorized or registry unreachable.)";
 constexpr const char* inspect_examples = R"(
 Examples:
   cexec inspect tf.img
@@ -88,7 +97,7 @@ void add_common_options(CLI::App* app, LaunchOptions& o) {
 
 bool is_verb(const std::string& s) {
   return s == "exec" || s == "run" || s == "shell" || s == "build" || s == "inspect" || s == "run-help" || s == "plan" ||
-         s == "mpi" || s == "check";
+         s == "mpi" || s == "check" || s == "pull" || s == "cache";
 }
 
 void add_build_options(CLI::App* app, BuildOptions& b) {
@@ -105,6 +114,27 @@ void add_build_options(CLI::App* app, BuildOptions& b) {
   app->add_option("--compression", b.compression, "SquashFS compressor: zstd (default), gzip, xz, lz4, lzo")->type_name("NAME");
   app->add_flag_callback("-v,--verbose", [&b] { b.verbosity = Verbosity::verbose; }, "Print the build plan");
   app->add_flag_callback("-q,--quiet", [&b] { b.verbosity = Verbosity::quiet; }, "Print only errors (and the digest)");
+}
+
+// `cexec pull OUT.img docker://...`: a build whose SPEC is a registry image, nothing else.
+CLI::App* add_pull_command(CLI::App& app, BuildOptions& p) {
+  auto* pull = app.add_subcommand("pull", "Pull an image from an OCI registry into a SquashFS file (layers cached by digest)");
+  pull->footer(pull_help);
+  pull->add_option("output", p.output, "The image to write (a SquashFS file)")->required()->type_name("OUT");
+  pull->add_option("spec", p.spec, "docker://[HOST[:PORT]/]REPO[:TAG|@sha256:DIGEST]")->required()->type_name("REF");
+  pull->add_flag("-F,--force", p.force, "Replace OUT if it exists");
+  pull->add_flag_callback("-v,--verbose", [&p] { p.verbosity = Verbosity::verbose; }, "Print the plan and a line per blob (downloaded or cached)");
+  pull->add_flag_callback("-q,--quiet", [&p] { p.verbosity = Verbosity::quiet; }, "Print only errors (and the digest)");
+  return pull;
+}
+
+CLI::App* add_cache_command(CLI::App& app, CacheOptions& c) {
+  auto* cache = app.add_subcommand("cache", "The registry layer cache: list its images and blobs, or clean it");
+  cache->footer("\nUsage: cexec cache list|clean\n\nThe cache is $CEXEC_CACHE_DIR, else $XDG_CACHE_HOME/cexec, else ~/.cache/cexec.\n");
+  cache->require_subcommand(1);
+  cache->add_subcommand("list", "Blobs with their sizes, and the images that use them");
+  cache->add_subcommand("clean", "Remove every blob and image record from your cache")->callback([&c] { c.clean = true; });
+  return cache;
 }
 
 std::string exit_code_help() {
@@ -174,6 +204,10 @@ CliOutcome parse_with_cli11(const std::vector<std::string>& args_in) {
   auto* build = app.add_subcommand("build", "Build an image from a definition file, a directory, an image or an archive");
   build->footer(std::string("\nUsage: cexec build [OPTIONS] OUT SPEC\n") + build_examples);
   add_build_options(build, b);
+  BuildOptions pull_options;
+  auto* pull = add_pull_command(app, pull_options);
+  CacheOptions cache_options;
+  auto* cache = add_cache_command(app, cache_options);
   auto* inspect = app.add_subcommand("inspect", "Show an image's labels, environment, runscript, help, definition, size and digest");
   inspect->footer(std::string("\nUsage: cexec inspect [--json] IMAGE\n") + inspect_examples);
   inspect->add_flag("--json", inspect_options.json, "Print JSON");
@@ -250,6 +284,15 @@ CliOutcome parse_with_cli11(const std::vector<std::string>& args_in) {
   }
   if (build->parsed()) {
     return b;
+  }
+  if (pull->parsed()) {
+    if (!pull_options.spec.starts_with("docker://")) {
+      return usage_error("pull: `" + pull_options.spec + "` is not a registry image: docker://[HOST[:PORT]/]REPO[:TAG|@sha256:DIGEST]");
+    }
+    return pull_options;
+  }
+  if (cache->parsed()) {
+    return cache_options;
   }
   if (check->parsed()) {
     if (!check_options.gpu && !check_options.image.empty()) {

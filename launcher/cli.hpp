@@ -17,7 +17,8 @@ struct CliText {
   std::string text;
   bool to_stderr = false;
 };
-using CliOutcome = std::variant<CliText, LaunchOptions, BuildOptions, InspectOptions, CheckOptions, PlanOptions, MpiCheckOptions>;
+using CliOutcome = std::variant<CliText, LaunchOptions, BuildOptions, InspectOptions, CheckOptions, PlanOptions, MpiCheckOptions,
+                                CacheOptions>;
 
 // `cexec IMAGE COMMAND...` (no verb) is the same as `cexec exec IMAGE COMMAND...`.
 CliOutcome parse_command_line(const std::vector<std::string>& args);

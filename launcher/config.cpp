@@ -87,6 +87,16 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
         return bad("`instance-linger` must be a number of seconds, got `" + std::string(value) + "`");
       }
       cfg.instance_linger = *seconds;
+    } else if (key == "registry-shared-cache") {
+      if (!value.starts_with('/')) {
+        return bad("`registry-shared-cache` must be an absolute path, got `" + std::string(value) + "`");
+      }
+      cfg.registry_shared_cache = value;
+    } else if (key == "insecure-registry") {
+      if (value.find_first_of("/ \t") != std::string_view::npos) {
+        return bad("`insecure-registry` takes HOST or HOST:PORT, got `" + std::string(value) + "`");
+      }
+      cfg.insecure_registries.emplace_back(value);
     } else {
       return bad("unknown key `" + std::string(key) + "`");
     }

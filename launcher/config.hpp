@@ -7,6 +7,8 @@
 //   allow-writable = yes|no      whether -w/--writable may be used on directory images
 //   max-binds = N                limit on user binds (-B and CEXEC_BIND together)
 //   instance-linger = SECONDS    how long a node instance outlives its last member (default 3)
+//   registry-shared-cache = DIR  a read-only blob cache searched before the user's (cexec pull)
+//   insecure-registry = HOST[:PORT]  a registry reached over plain HTTP (repeatable; loopback always is)
 #pragma once
 
 #include "base/trusted_file.hpp"
@@ -31,6 +33,8 @@ struct Config {
   bool allow_writable = true;
   unsigned max_binds = 256;
   double instance_linger = 3.0;
+  std::string registry_shared_cache;             // "" when none
+  std::vector<std::string> insecure_registries;
   std::string origin;  // where it came from ("built-in defaults" or a path)
 };
 

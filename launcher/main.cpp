@@ -29,6 +29,7 @@ struct Dispatch {
   int operator()(const CheckOptions& o) const { return run_check(o, env); }
   int operator()(const PlanOptions& o) const { return run_plan(o, env); }
   int operator()(const MpiCheckOptions& o) const { return run_mpi_check(o, env); }
+  int operator()(const CacheOptions& o) const { return run_cache(o, env); }
 };
 
 int run(int argc, char** argv, char** envp) {

@@ -59,6 +59,11 @@ struct CheckOptions {
   std::string image;  // optional with --gpu: also read the image's CUDA runtime version
 };
 
+// `cexec cache list|clean`: the registry blob cache (registry/cache.hpp).
+struct CacheOptions {
+  bool clean = false;  // else list
+};
+
 // `cexec mpi check [--json] [--mpi POLICY] IMAGE`: the MPI bridge's preflight.
 struct MpiCheckOptions {
   std::string image;

@@ -6,6 +6,9 @@ set -eu
 # clang and libfuzzer-14-dev build the fuzz targets (scripts/fuzz.sh) and the Clang builds
 # (scripts/check-builds.sh). help2man writes the man pages; bash-completion and lmod let the tests check the installed
 # completion and modulefiles; debhelper and lintian build and check the Debian package.
+# libcurl4-openssl-dev gives curl's headers (cexec loads libcurl4 at run time for registry pulls);
+# docker-registry, skopeo, umoci and apache2-utils (htpasswd) are the registry tests' real registry,
+# pusher, image assembler and password file maker (tests/e2e/registry_tests.cpp, benchmarks/run_pull.sh).
 # python3-matplotlib (python3-pil with it) draws the admin scaling report's plots and checks them;
 # hpcc is the native side of its application part (benchmarks/admin/, README "Scaling benchmarks").
 # mpich and libmpich-dev (the MPI bridge's MPICH tests) install next to Open MPI without changing
@@ -17,6 +20,7 @@ packages="build-essential cmake ninja-build pkg-config git util-linux iproute2
   libcli11-dev libboost-test-dev libcap-dev libfuse3-dev fuse3 libsquashfuse-dev squashfuse
   zlib1g-dev liblzma-dev liblzo2-dev liblz4-dev libzstd-dev libbz2-dev
   libarchive-dev libseccomp-dev nlohmann-json3-dev nettle-dev
+  libcurl4-openssl-dev docker-registry skopeo umoci apache2-utils
   squashfs-tools debootstrap busybox-static charliecloud-runtime hyperfine
   openmpi-bin libopenmpi-dev slurm-wlm libslurm-dev munge
   libhwloc-dev libnuma-dev

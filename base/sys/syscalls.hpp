@@ -138,5 +138,12 @@ Fd memory_file(const char* name);            // memfd_create: a file that needs 
 // file_read.cpp: positioned reads and directory listings.
 std::string read_at(int fd, size_t size, uint64_t offset);  // pread until `size` bytes or end of file
 std::optional<std::vector<std::string>> try_list_directory(const std::string& path);  // names, sorted; nullopt if absent
+// For the registry's blob cache (registry/cache.cpp).
+bool lock_file(int fd, bool exclusive, bool wait);  // flock(2); false when !wait and it is held
+void rename_path(const std::string& from, const std::string& to);
+bool try_unlink(const std::string& path);            // false when it was not there
+void sync_fd(int fd);                                // fsync(2)
+void truncate_fd(int fd, off_t size);
+size_t read_some(int fd, char* buf, size_t size);  // read(2); 0 at the end
 
 }  // namespace cexec::sys

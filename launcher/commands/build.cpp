@@ -4,6 +4,8 @@
 #include "builder/build_plan.hpp"
 #include "builder/builder.hpp"
 #include "builder/sandbox.hpp"
+#include "host_facts.hpp"
+#include "reference.hpp"
 
 #include <cexec/version.hpp>
 #include <cerrno>
@@ -36,6 +38,9 @@ std::string absolute(const std::string& path) {
 }
 
 SpecFacts read_spec(const std::string& path) {
+  if (registry::is_registry_reference(path)) {
+    return SpecFacts{path, SpecKind::registry, ""};
+  }
   auto st = sys::try_stat(path);
   if (!st) {
     int err = errno;
@@ -96,9 +101,16 @@ int run_build(const BuildOptions& options_in, const Environ& env) {
   using namespace build;
   BuildOptions options = options_in;
   options.output = absolute(options.output);
-  options.spec = absolute(options.spec);
+  if (!registry::is_registry_reference(options.spec)) {
+    options.spec = absolute(options.spec);
+  }
   std::vector<std::string> search_env{"PATH=/usr/bin:/bin:/usr/sbin:/sbin"};
   BuildPlan plan = value_or_throw(plan_build(options, read_spec(options.spec), read_identity(search_env), utc_now(), version_string));
+  if (plan.definition.bootstrap == Bootstrap::docker) {
+    // Only the registry pull reads the admin config (plain-HTTP registries, the shared cache).
+    Config config = load_config(env);
+    plan.registry = RegistrySettings{config.insecure_registries, config.registry_shared_cache};
+  }
   return build::run_build(plan, env);
 }
 

@@ -16,6 +16,8 @@ int run_build(const BuildOptions& options, const Environ& environ);
 // `cexec inspect IMAGE` and `cexec run-help IMAGE` (inspect.cpp): the image's metadata, read
 // without mounting.
 int run_inspect(const InspectOptions& options);
+// `cexec cache list|clean` (cache.cpp): the registry layer cache.
+int run_cache(const CacheOptions& options, const Environ& environ);
 // `cexec check [--json]` (check.cpp) and `cexec check --gpu [IMAGE]` (check_gpu.cpp).
 int run_check(const CheckOptions& options, const Environ& environ);
 int run_gpu_check(const CheckOptions& options, const Environ& environ);

@@ -35,7 +35,7 @@ for f in bin/cexec share/bash-completion/completions/cexec share/cexec/modulefil
   share/doc/cexec/docs/mpi-bridge.md; do
   [ -f "$prefix/$f" ] || fail "not installed: $f"
 done
-pages="cexec cexec-exec cexec-run cexec-shell cexec-build cexec-inspect cexec-run-help cexec-check cexec-plan cexec-mpi-check"
+pages="cexec cexec-exec cexec-run cexec-shell cexec-build cexec-pull cexec-cache cexec-inspect cexec-run-help cexec-check cexec-plan cexec-mpi-check"
 for p in $pages; do
   page=$prefix/share/man/man1/$p.1
   [ -f "$page" ] || fail "no man page $p(1)"

@@ -7,6 +7,7 @@
 #define BOOST_TEST_MODULE cexec_build_e2e
 #include <boost/test/unit_test.hpp>
 
+#include "archive_trees.hpp"
 #include "harness.hpp"
 
 using namespace e2e;
@@ -22,12 +23,6 @@ std::string sh_quote(const std::string& s) {
     out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   }
   return out + "'";
-}
-
-// Runs a shell command line on the host (assembling test inputs); it must succeed.
-void host_sh(const std::string& script, const Env& env) {
-  auto o = run({"/bin/sh", "-ec", script}, env);
-  BOOST_REQUIRE_MESSAGE(o.status == 0, "host command failed: " << script << "\n" << o);
 }
 
 std::string sha256_of(const std::string& path, const Env& env) {
@@ -51,27 +46,6 @@ Outcome cexec_build(const std::vector<std::string>& args, const Env& env, const 
   all.insert(all.end(), args.begin(), args.end());
   return run_cexec(all, env, cwd);
 }
-
-// A busybox layer tree: what the archive tests put in their bottom layer.
-void make_busybox_tree(const std::string& dir, const Env& env) {
-  host_sh("mkdir -p " + dir + "/bin " + dir + "/etc " + dir + "/opt/keep " + dir + "/opt/opaque/old " + dir + "/tmp && " +
-              "cp /bin/busybox " + dir + "/bin/ && for a in sh cat ls echo id pwd test stat; do ln -s busybox " + dir +
-              "/bin/$a; done && echo removed > " + dir + "/etc/removed && echo kept > " + dir + "/opt/keep/file && " +
-              "echo old > " + dir + "/opt/opaque/old/file && echo lower > " + dir + "/etc/replaced",
-          env);
-}
-
-// The top layer: deletes /etc/removed, hides /opt/opaque's lower content, replaces a file.
-void make_whiteout_tree(const std::string& dir, const Env& env) {
-  host_sh("mkdir -p " + dir + "/etc " + dir + "/opt/opaque " + dir + "/work && touch " + dir + "/etc/.wh.removed " + dir +
-              "/opt/opaque/.wh..wh..opq && echo new > " + dir + "/opt/opaque/new && echo upper > " + dir + "/etc/replaced",
-          env);
-}
-
-const char* image_config_json =
-    R"({"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin","GREETING=from config","PRICE=$5"],)"
-    R"("Entrypoint":["/bin/sh","-c","echo \"entry:$GREETING:$PRICE:$(pwd):$*\"","ep"],"Cmd":["default-cmd"],)"
-    R"("WorkingDir":"/work","Labels":{"org.opencontainers.image.title":"whiteout-test"}},"rootfs":{"type":"layers","diff_ids":[]}})";
 
 // docker save layout: manifest.json, the config, one plain and one gzipped layer.
 std::string make_docker_archive(const TempDir& t, const Env& env) {
@@ -107,23 +81,6 @@ std::string make_oci_archive(const TempDir& t, const Env& env) {
   write_text(t.path() + "/oci/oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
   host_sh("tar -C " + t.path() + "/oci -cf " + t.path() + "/oci.tar .", env);
   return t / "oci.tar";
-}
-
-// What the archive images must show: whiteouts applied, config's env/entrypoint/workdir/labels used.
-void check_archive_image(const std::string& img, const Env& env) {
-  BOOST_TEST_INFO("image " << img);
-  auto ls = run_cexec({"exec", img, "sh", "-c", "ls /opt/opaque; ls /opt/keep; test ! -e /etc/removed && echo gone; cat /etc/replaced"}, env);
-  BOOST_CHECK_EQUAL(ls.status, 0);
-  BOOST_CHECK_EQUAL(ls.out, "new\nfile\ngone\nupper\n");
-  auto run_default = run_cexec({"run", img}, env);
-  BOOST_CHECK_EQUAL(run_default.status, 0);
-  BOOST_CHECK_EQUAL(run_default.out, "entry:from config:$5:/work:default-cmd\n");
-  auto run_args = run_cexec({"run", img, "x", "y"}, env);
-  BOOST_CHECK_EQUAL(run_args.out, "entry:from config:$5:/work:x y\n");
-  auto inspect = run_cexec({"inspect", img}, env);
-  BOOST_CHECK_EQUAL(inspect.status, 0);
-  BOOST_CHECK(contains(inspect.out, "org.opencontainers.image.title=whiteout-test"));
-  BOOST_CHECK(contains(inspect.out, "GREETING=from config"));
 }
 
 }  // namespace

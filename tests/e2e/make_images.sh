@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the e2e suite's images and support files into STAGE (world-readable, so the unprivileged
 # run can use them). Run as root by the CTest fixture `e2e_images`.
-#   STAGE/bin/{cexec,e2e_tests,build_tests,soak_tests,probe}   copies of the binaries under test
+#   STAGE/bin/{cexec,e2e_tests,build_tests,soak_tests,registry_tests,probe}   copies of the binaries under test
 #   STAGE/bin/cexec-suid                a setuid-root copy (cexec must refuse to run)
 #   STAGE/lib/cexec_spank.so, STAGE/bin/cexec-spank-exec  the SPANK plugin (spank/, where it is built)
 # CEXEC_E2E_CEXEC=PATH tests an installed cexec instead of the build's (the tests run PATH itself;
@@ -39,6 +39,10 @@ if [ -f "$build/cexec_spank.so" ]; then
   cp "$build/cexec-spank-exec" "$stage/bin/"
 fi
 cp "$build/tests/spank_tests" "$stage/bin/"
+# The registry tests (registry_tests.cpp), where this build has them.
+if [ -x "$build/tests/registry_tests" ]; then
+  cp "$build/tests/registry_tests" "$stage/bin/"
+fi
 chmod 4755 "$stage/bin/cexec-suid"
 
 root="$stage/images/rootfs"

@@ -121,7 +121,7 @@ BOOST_AUTO_TEST_CASE(errors_name_file_and_line) {
   const std::pair<const char*, const char*> cases[] = {
       {"Bootstrap: directory\nFrom: /r\n%post\ntrue\n%startscript\nx\n", "test.def:5: unknown section `%startscript`"},
       {"Bootstrap: directory\nFrom: /r\nStage: one\n", "test.def:3: unknown header keyword `Stage`"},
-      {"Bootstrap: docker\nFrom: ubuntu\n", "test.def:1: unsupported Bootstrap `docker`"},
+      {"Bootstrap: library\nFrom: ubuntu\n", "test.def:1: unsupported Bootstrap `library`"},
       {"Bootstrap: directory\nBootstrap: directory\nFrom: /r\n", "test.def:2: Bootstrap given twice"},
       {"From: /r\n%post\ntrue\n", "test.def:1: missing `Bootstrap:`"},
       {"Bootstrap: directory\n", "test.def:1: Bootstrap: directory needs `From:`"},

@@ -54,7 +54,7 @@ BOOST_AUTO_TEST_CASE(every_key_is_documented_with_an_example_that_parses) {
   std::set<std::string> keys;
   std::string examples = uncommented_examples(read_sample("cexec.conf"), keys);
   const std::set<std::string> all_keys{"bind", "deny-destination", "allow-writable-tmpfs", "allow-writable",
-                                       "max-binds", "instance-linger"};
+                                       "max-binds", "instance-linger", "registry-shared-cache", "insecure-registry"};
   BOOST_TEST(keys == all_keys, boost::test_tools::per_element());
   auto r = parse_config(examples, "examples");
   BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.failure().message));

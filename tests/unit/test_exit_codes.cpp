@@ -17,6 +17,7 @@ constexpr ErrorKind all_kinds[] = {
     ErrorKind::usage,           ErrorKind::image_invalid, ErrorKind::input_missing, ErrorKind::command_not_found,
     ErrorKind::bind_destination, ErrorKind::host_unsupported, ErrorKind::internal,  ErrorKind::setup_failed,
     ErrorKind::policy,          ErrorKind::config,        ErrorKind::cannot_create, ErrorKind::mpi_incompatible,
+    ErrorKind::registry,
 };
 
 // A raw wait status as the kernel encodes it: exit code in bits 8-15, or the signal in bits 0-6.
@@ -67,7 +68,7 @@ BOOST_AUTO_TEST_CASE(documented_codes) {
       {ErrorKind::usage, 64},         {ErrorKind::image_invalid, 65}, {ErrorKind::input_missing, 66},
       {ErrorKind::command_not_found, 67}, {ErrorKind::bind_destination, 68}, {ErrorKind::host_unsupported, 69},
       {ErrorKind::internal, 70},      {ErrorKind::setup_failed, 71},  {ErrorKind::policy, 77},
-      {ErrorKind::config, 78},
+      {ErrorKind::config, 78},        {ErrorKind::registry, 76},
   };
   for (const auto& [kind, code] : cases) {
     BOOST_TEST(exit_code_for(kind) == code, "kind " << static_cast<int>(kind));
