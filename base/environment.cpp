@@ -1,4 +1,5 @@
 #include "base/environment.hpp"
+#include "base/text.hpp"
 
 #include <algorithm>
 
@@ -37,9 +38,7 @@ Result<EnvList> parse_env_text(std::string_view text, std::string_view origin) {
   EnvList out;
   size_t line_no = 0;
   while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    std::string_view line = next_line(text);
     ++line_no;
     line = trim_blanks(line);
     if (line.empty() || line.front() == '#') {
@@ -100,32 +99,6 @@ std::string_view env_lookup(const EnvList& env, std::string_view name, std::stri
   return fallback;
 }
 
-std::string_view trim_blanks(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-std::vector<std::string> split_nonempty(std::string_view text, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t at = text.find(sep, start);
-    std::string_view part = text.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start);
-    if (!part.empty()) {
-      out.emplace_back(part);
-    }
-    if (at == std::string_view::npos) {
-      break;
-    }
-    start = at + 1;
-  }
-  return out;
-}
 
 std::optional<std::string_view> try_environ_value(const std::vector<std::string>& environ, std::string_view name) {
   for (const auto& e : environ) {
@@ -185,9 +158,7 @@ Result<std::vector<EnvOp>> parse_env_ops(std::string_view text, std::string_view
   std::vector<EnvOp> ops;
   size_t line_no = 0;
   while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    std::string_view line = next_line(text);
     ++line_no;
     if (line.empty()) {
       continue;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "base/error.hpp"
+#include "base/text.hpp"
 
 #include <optional>
 #include <span>
@@ -49,13 +50,6 @@ Result<std::string> format_env_ops(const std::vector<EnvOp>& ops);
 Result<std::vector<EnvOp>> parse_env_ops(std::string_view text, std::string_view origin);
 
 
-// `s` without the blanks around it: spaces and tabs, and trailing CRs (a file written with CRLF line
-// ends). The one rule for line-based text: env files here, cexec.conf, mpi.conf, definition files.
-std::string_view trim_blanks(std::string_view s);
-
-// The parts of `text` between `sep`s, empty ones left out: a PATH-like list ("a::b:" gives a, b; an
-// empty element would mean "." to the loader and the shell) or the lines of a command's output.
-std::vector<std::string> split_nonempty(std::string_view text, char sep);
 
 // Parses KEY=VALUE lines ("export " prefix, comments, blank lines, single or double quotes allowed).
 // `origin` names the file in errors ("FILE:LINE: ...").

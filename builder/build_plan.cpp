@@ -1,4 +1,5 @@
 #include "build_plan.hpp"
+#include "base/text.hpp"
 
 #include "reference.hpp"
 #include "sif.hpp"
@@ -80,9 +81,7 @@ const char* stage_name(Stage s) {
 std::optional<IdRange> try_find_subid_range(std::string_view text, std::string_view name, uint32_t id) {
   std::string id_text = std::to_string(id);
   while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    std::string_view line = next_line(text);
     size_t c1 = line.find(':');
     size_t c2 = c1 == std::string_view::npos ? c1 : line.find(':', c1 + 1);
     if (c2 == std::string_view::npos) {

@@ -1,4 +1,5 @@
 #include "metadata.hpp"
+#include "base/text.hpp"
 
 #include <algorithm>
 
@@ -18,9 +19,7 @@ Result<std::vector<Label>> parse_labels_text(std::string_view text, std::string_
   std::vector<Label> out;
   int line_no = 0;
   while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    std::string_view line = next_line(text);
     ++line_no;
     if (line.empty() || line.front() == '#') {
       continue;

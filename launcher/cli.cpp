@@ -95,11 +95,6 @@ void add_common_options(CLI::App* app, LaunchOptions& o) {
   app->add_flag_callback("-q,--quiet", [&o] { o.verbosity = Verbosity::quiet; }, "Print only errors");
 }
 
-bool is_verb(const std::string& s) {
-  return s == "exec" || s == "run" || s == "shell" || s == "build" || s == "inspect" || s == "run-help" || s == "plan" ||
-         s == "mpi" || s == "check" || s == "pull" || s == "cache";
-}
-
 void add_build_options(CLI::App* app, BuildOptions& b) {
   app->add_option("output", b.output, "The image to write (a SquashFS file, or a directory with --sandbox)")
       ->required()

@@ -2,11 +2,8 @@
 
 namespace cexec {
 
-namespace {
-
-// The verbs of cli.cpp: a first word that names one is never an IMAGE.
-bool names_verb(const std::string& s) {
-  for (const char* verb : {"exec", "run", "shell", "build", "inspect", "run-help", "plan", "mpi", "check"}) {
+bool is_verb(const std::string& s) {
+  for (const char* verb : {"exec", "run", "shell", "build", "pull", "inspect", "run-help", "plan", "mpi", "check", "cache"}) {
     if (s == verb) {
       return true;
     }
@@ -14,10 +11,8 @@ bool names_verb(const std::string& s) {
   return false;
 }
 
-}  // namespace
-
 std::optional<LaunchOptions> try_plain_exec(const std::vector<std::string>& args) {
-  if (args.size() < 2 || args[0].empty() || args[0][0] == '-' || names_verb(args[0]) || args[1].empty() ||
+  if (args.size() < 2 || args[0].empty() || args[0][0] == '-' || is_verb(args[0]) || args[1].empty() ||
       args[1][0] == '-') {
     return std::nullopt;
   }

@@ -16,4 +16,7 @@ namespace cexec {
 
 std::optional<LaunchOptions> try_plain_exec(const std::vector<std::string>& args);
 
+// The verbs of cli.cpp, the one list: a first word that names one is never an IMAGE.
+bool is_verb(const std::string& s);
+
 }  // namespace cexec

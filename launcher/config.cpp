@@ -1,4 +1,5 @@
 #include "config.hpp"
+#include "base/text.hpp"
 
 #include "base/environment.hpp"
 
@@ -21,9 +22,7 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
   cfg.origin = std::string(origin);
   size_t line_no = 0;
   while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    std::string_view line = next_line(text);
     ++line_no;
     // '#' starts a comment anywhere, as in mpi.conf and the GPU lists (README's examples end lines
     // with one).

@@ -1,6 +1,7 @@
 #include "squashfs_server.hpp"
 
 #include "base/error.hpp"
+#include "base/sys/child.hpp"
 #include "base/sys/syscalls.hpp"
 #include "sif_file.hpp"
 #include "squashfs_ops.hpp"
@@ -142,32 +143,28 @@ void SquashfsService::serve_until_unmounted() {
 
 SquashfsServer SquashfsServer::start(const std::string& image) {
   auto [ours, theirs] = sys::socket_pair();
-  pid_t child = sys::fork_process();
-  if (child == 0) {
-    // Double fork: the server must not be a child of the payload that this process becomes
-    // (a shell's `wait` would block on it), so the intermediate exits and the server is reparented.
+  // Double fork: the server must not be a child of the payload that this process becomes
+  // (a shell's `wait` would block on it), so the intermediate exits and the server is reparented.
+  sys::Child intermediate = sys::fork_child([&, sock = theirs.get()] {
     ours.reset();
-    pid_t server = ::fork();
-    if (server == 0) {
-      server_main(theirs.get(), image);
-    }
-    ::_exit(server < 0 ? 1 : 0);
-  }
+    (void)sys::fork_child([&]() -> int { server_main(sock, image); }).release();
+    return 0;
+  });
   theirs.reset();
   // The intermediate is reaped in serve(), once it has long exited, to keep its exit off the
   // critical path.
-  return SquashfsServer(std::move(ours), image, child);
+  return SquashfsServer(std::move(ours), image, std::move(intermediate));
 }
 
 SquashfsServer SquashfsServer::attached(sys::Fd sock, const std::string& image) {
-  return SquashfsServer(std::move(sock), image, -1);
+  return SquashfsServer(std::move(sock), image, sys::Child());
 }
 
 void SquashfsServer::serve(sys::Fd fuse_fd) {
   // The fd is queued at once; the server takes it after opening the image, or reports why not.
   sys::send_fd(_sock.get(), fuse_fd.get());
   std::string reply = receive(_sock.get());
-  if (_intermediate > 0 && sys::wait_for(_intermediate) != 0) {
+  if (_intermediate && _intermediate.wait() != 0) {
     throw Error(ErrorKind::setup_failed, "could not start the SquashFS server for `" + _image + "`");
   }
   if (reply.empty() || reply[0] != msg_serving) {

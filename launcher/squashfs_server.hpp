@@ -11,6 +11,7 @@
 // /dev/fuse descriptor of the mount (protocol: "F"+fd, answered by "S" or "E<reason>").
 #pragma once
 
+#include "base/sys/child.hpp"
 #include "base/sys/fd.hpp"
 #include "base/sys/syscalls.hpp"
 
@@ -35,11 +36,11 @@ class SquashfsServer {
   void serve(sys::Fd fuse_fd);
 
  private:
-  SquashfsServer(sys::Fd sock, std::string image, pid_t intermediate)
-      : _sock(std::move(sock)), _image(std::move(image)), _intermediate(intermediate) {}
+  SquashfsServer(sys::Fd sock, std::string image, sys::Child intermediate)
+      : _sock(std::move(sock)), _image(std::move(image)), _intermediate(std::move(intermediate)) {}
   sys::Fd _sock;
   std::string _image;
-  pid_t _intermediate;  // the double fork's middle process, or -1
+  sys::Child _intermediate;  // the double fork's middle process (none when attached)
 };
 
 class SquashfsService {

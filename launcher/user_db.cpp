@@ -1,4 +1,5 @@
 #include "user_db.hpp"
+#include "base/text.hpp"
 
 #include <algorithm>
 
@@ -22,9 +23,7 @@ template <typename Keep>
 std::string filter_lines(std::string_view text, Keep keep) {
   std::string out;
   while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    std::string_view line = next_line(text);
     if (!line.empty() && keep(line)) {
       out.append(line);
       out += '\n';

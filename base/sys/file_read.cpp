@@ -1,6 +1,9 @@
+// The syscall layer's file part (syscalls.hpp): positioned reads, directory listings, locks, renames, sync.
 #include "base/sys/syscalls.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <sys/file.h>
 #include <cerrno>
 #include <dirent.h>
 #include <unistd.h>
@@ -42,6 +45,59 @@ std::optional<std::vector<std::string>> try_list_directory(const std::string& pa
   ::closedir(dir);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+bool lock_file(int fd, bool exclusive, bool wait) {
+  int op = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
+  while (::flock(fd, op) != 0) {
+    if (errno == EWOULDBLOCK && !wait) {
+      return false;
+    }
+    if (errno != EINTR) {
+      throw_errno("flock", fd_path(fd));
+    }
+  }
+  return true;
+}
+
+void rename_path(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    throw_errno("rename", from, to);
+  }
+}
+
+bool try_unlink(const std::string& path) {
+  if (::unlink(path.c_str()) == 0) {
+    return true;
+  }
+  if (errno != ENOENT) {
+    throw_errno("unlink", path);
+  }
+  return false;
+}
+
+void sync_fd(int fd) {
+  if (::fsync(fd) != 0) {
+    throw_errno("fsync", fd_path(fd));
+  }
+}
+
+size_t read_some(int fd, char* buf, size_t size) {
+  for (;;) {
+    ssize_t n = ::read(fd, buf, size);
+    if (n >= 0) {
+      return static_cast<size_t>(n);
+    }
+    if (errno != EINTR) {
+      throw_errno("read", fd_path(fd));
+    }
+  }
+}
+
+void truncate_fd(int fd, off_t size) {
+  if (::ftruncate(fd, size) != 0) {
+    throw_errno("ftruncate", fd_path(fd));
+  }
 }
 
 }  // namespace cexec::sys

@@ -60,7 +60,9 @@ BOOST_AUTO_TEST_CASE(anything_else_goes_through_cli11) {
   for (const Args& args : {Args{}, Args{"tf.img"}, Args{"exec", "tf.img", "true"}, Args{"run", "tf.img"},
                            Args{"build", "a.img", "a.def"}, Args{"mpi", "check", "a.img"}, Args{"check", "x"},
                            Args{"-v", "tf.img", "true"}, Args{"--version"}, Args{"tf.img", "--", "true"},
-                           Args{"tf.img", "-x"}, Args{"", "true"}, Args{"tf.img", ""}}) {
+                           Args{"tf.img", "-x"}, Args{"", "true"}, Args{"tf.img", ""},
+                           Args{"pull", "a.img", "docker://localhost/a"}, Args{"cache", "list"}, Args{"inspect", "a.img"},
+                           Args{"run-help", "a.img"}, Args{"plan", "--ranks"}}) {
     BOOST_TEST(!try_plain_exec(args).has_value());
   }
 }
