@@ -157,7 +157,9 @@ constexpr const char* apt_fakeroot_conf = "00cexec-fakeroot";  // in etc/apt/apt
 }  // namespace
 
 int BuildSandbox::run(const std::function<void()>& body) const {
-  auto [parent_sock, child_sock] = sys::socket_pair();
+  std::pair<sys::Fd, sys::Fd> socks = sys::socket_pair();
+  sys::Fd& parent_sock = socks.first;
+  sys::Fd& child_sock = socks.second;
   sys::Child child = sys::fork_child([&] {
     parent_sock.reset();
     return child_main(*this, child_sock.get(), body);

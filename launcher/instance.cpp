@@ -62,7 +62,9 @@ Namespaces build_instance(const LaunchPlan& plan, std::optional<SquashfsService>
   // The host's part of the node plan is read here, before any namespace; the builder inherits it.
   Log quiet(Verbosity::quiet);
   NodeHostFacts host = read_node_host_facts(plan, quiet);
-  auto [keeper_end, builder_end] = sys::socket_pair();
+  std::pair<sys::Fd, sys::Fd> ends = sys::socket_pair();
+  sys::Fd& keeper_end = ends.first;
+  sys::Fd& builder_end = ends.second;
   // The builder is forked before the service starts its worker threads: a child forked from a
   // multithreaded process may inherit a lock another thread held (fork(2), "async-signal-safe").
   sys::Child builder = sys::fork_child([&] {

@@ -142,7 +142,9 @@ void SquashfsService::serve_until_unmounted() {
 }
 
 SquashfsServer SquashfsServer::start(const std::string& image) {
-  auto [ours, theirs] = sys::socket_pair();
+  std::pair<sys::Fd, sys::Fd> ends = sys::socket_pair();
+  sys::Fd& ours = ends.first;
+  sys::Fd& theirs = ends.second;
   // Double fork: the server must not be a child of the payload that this process becomes
   // (a shell's `wait` would block on it), so the intermediate exits and the server is reparented.
   sys::Child intermediate = sys::fork_child([&, sock = theirs.get()] {

@@ -110,7 +110,9 @@ std::optional<ChildFailure> decode_failure(std::string_view bytes) {
 void rethrow(const ChildFailure& failure) { throw Error(failure.kind, failure.message); }
 
 std::optional<std::string> run_in_child(std::string_view step, const std::function<std::string()>& fn, int timeout_ms) {
-  auto [parent_end, child_end] = socket_pair();
+  std::pair<Fd, Fd> ends = socket_pair();
+  Fd& parent_end = ends.first;
+  Fd& child_end = ends.second;
   Child child = fork_child([&, parent = parent_end.get(), reply_to = child_end.get()] {
     ::close(parent);
     std::string reply;
